@@ -1,0 +1,53 @@
+/* Length-tracked byte buffers with a hard maximum.
+ *
+ * A buffer owns its storage. Appends that would take it past `max` fail
+ * without changing it, so a peer can never make a buffer grow without bound.
+ * The contents are not NUL-terminated unless the caller appends a NUL. */
+#ifndef POSTLITE_BUF_H
+#define POSTLITE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;   /* NULL until the first append */
+	size_t len;   /* bytes in use */
+	size_t cap;   /* bytes allocated */
+	size_t max;   /* hard limit on len */
+};
+
+/* Sets up an empty buffer that may hold at most `max` bytes. No allocation. */
+void buf_init(struct buf *b, size_t max);
+
+/* Frees the storage and leaves an empty buffer with the same max. */
+void buf_free(struct buf *b);
+
+/* Appends n bytes. Returns 0, or -1 (buffer unchanged) when the result would
+ * exceed max or memory is short. */
+int buf_append(struct buf *b, const void *p, size_t n);
+
+/* Appends a NUL-terminated string; same returns as buf_append. */
+int buf_puts(struct buf *b, const char *s);
+
+/* Appends formatted text; same returns as buf_append. No NUL is kept. */
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Drops the first n bytes (n > len drops everything). */
+void buf_consume(struct buf *b, size_t n);
+
+/* Empties the buffer, keeping its storage. */
+void buf_reset(struct buf *b);
+
+/* Bytes that can still be appended before max is reached. */
+size_t buf_room(const struct buf *b);
+
+/* Makes sure at least n more bytes fit in allocated storage (within max) and
+ * returns a pointer to them; the caller writes up to n bytes there and then
+ * calls buf_commit(). Returns NULL when n would exceed max or on ENOMEM. */
+char *buf_reserve(struct buf *b, size_t n);
+void buf_commit(struct buf *b, size_t n);
+
+#endif

@@ -1,0 +1,299 @@
+/* The loop, the listeners, signals and shutdown. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn_int.h"
+#include "log.h"
+
+struct server *server_new(const char *ident)
+{
+	struct server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return NULL;
+	if (uv_loop_init(&srv->loop) != 0) {
+		free(srv);
+		return NULL;
+	}
+	snprintf(srv->ident, sizeof srv->ident, "%s", ident);
+	srv->boot = (unsigned long)time(NULL);
+	srv->shutdown_grace = 10;
+	uv_prepare_init(&srv->loop, &srv->prepare);
+	srv->prepare.data = srv;
+	uv_signal_init(&srv->loop, &srv->sig_term);
+	uv_signal_init(&srv->loop, &srv->sig_int);
+	uv_signal_init(&srv->loop, &srv->sig_hup);
+	uv_timer_init(&srv->loop, &srv->grace);
+	srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
+	srv->grace.data = srv;
+	return srv;
+}
+
+void *server_loop(struct server *srv)
+{
+	return &srv->loop;
+}
+
+int server_tls_load(struct server *srv, const char *cert, const char *key,
+                    char *err, size_t errlen)
+{
+	if (!srv->tls) {
+		srv->tls = tls_server_new(err, errlen);
+		if (!srv->tls)
+			return -1;
+	}
+	if (tls_server_load(srv->tls, cert, key, err, errlen) != 0)
+		return -1;
+	char *c = strdup(cert), *k = strdup(key);
+	if (!c || !k) {
+		free(c);
+		free(k);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(srv->cert);
+	free(srv->key);
+	srv->cert = c;
+	srv->key = k;
+	return 0;
+}
+
+bool server_has_tls(const struct server *srv)
+{
+	return tls_server_ready(srv->tls);
+}
+
+/* ---- work scheduling: output and deferred input, once per loop turn ---- */
+
+static void on_prepare(uv_prepare_t *p)
+{
+	struct server *srv = p->data;
+	/* conn_process may mark other connections dirty: drain until empty. */
+	while (srv->dirty) {
+		struct conn *c = srv->dirty;
+		srv->dirty = c->dirty_next;
+		c->dirty = false;
+		c->dirty_next = NULL;
+		conn_process(c);
+	}
+	uv_prepare_stop(p);
+}
+
+void server_mark_dirty(struct server *srv, struct conn *c)
+{
+	if (c->dirty || c->dead)
+		return;
+	c->dirty = true;
+	c->dirty_next = srv->dirty;
+	srv->dirty = c;
+	uv_prepare_start(&srv->prepare, on_prepare);
+}
+
+void server_conn_add(struct server *srv, struct conn *c)
+{
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	c->ls->nconns++;
+}
+
+void server_conn_gone(struct server *srv, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->dirty) {
+		for (struct conn **pp = &srv->dirty; *pp;
+		     pp = &(*pp)->dirty_next) {
+			if (*pp == c) {
+				*pp = c->dirty_next;
+				break;
+			}
+		}
+	}
+	srv->nconns--;
+	c->ls->nconns--;
+	if (srv->stopping && srv->nconns == 0)
+		uv_stop(&srv->loop);
+}
+
+/* ---- listeners ---- */
+
+static void on_connection(uv_stream_t *s, int status)
+{
+	struct listener *ls = s->data;
+	if (status < 0) {
+		log_warn(NULL, "accept on %s: %s", ls->name,
+		         uv_strerror(status));
+		return;
+	}
+	conn_accept(ls, s);
+}
+
+int server_listen(struct server *srv, const char *name,
+                  const struct listen_list *addrs, bool implicit_tls,
+                  const struct conn_handler *h, void *arg,
+                  const struct server_limits *lim, char *err, size_t errlen)
+{
+	if (addrs->n == 0)
+		return 0;
+	if (implicit_tls && !server_has_tls(srv)) {
+		snprintf(err, errlen, "listener %s: implicit TLS needs [tls] "
+		         "cert and key", name);
+		return -1;
+	}
+	struct listener *ls = calloc(1, sizeof *ls);
+	if (!ls) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ls->srv = srv;
+	snprintf(ls->name, sizeof ls->name, "%s", name);
+	ls->implicit_tls = implicit_tls;
+	ls->h = h;
+	ls->arg = arg;
+	ls->lim = *lim;
+	ls->next = srv->listeners;
+	srv->listeners = ls;
+
+	for (size_t i = 0; i < addrs->n; i++) {
+		const struct listen_addr *a = &addrs->addr[i];
+		uv_tcp_t *t = &ls->sock[i];
+		uv_tcp_init(&srv->loop, t);
+		t->data = ls;
+		ls->nsock++;
+		/* [::]:25 next to 0.0.0.0:25 must not claim the IPv4 port. */
+		unsigned flags = a->sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY
+		                                             : 0;
+		int rc = uv_tcp_bind(t, (const struct sockaddr *)&a->sa, flags);
+		if (rc == 0)
+			rc = uv_listen((uv_stream_t *)t, 511, on_connection);
+		if (rc != 0) {
+			snprintf(err, errlen, "listen %s (%s): %s", a->text,
+			         name, uv_strerror(rc));
+			return -1;
+		}
+		if (i == 0) {
+			struct sockaddr_storage ss;
+			int len = sizeof ss;
+			uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+			ls->port = ntohs(ss.ss_family == AF_INET6
+			                 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			                 : ((struct sockaddr_in *)&ss)->sin_port);
+		}
+		log_info(NULL, "listening on %s (%s%s)", a->text, name,
+		         implicit_tls ? ", TLS" : "");
+	}
+	if (lim->shutdown_grace)
+		srv->shutdown_grace = lim->shutdown_grace;
+	return 0;
+}
+
+int server_listen_port(const struct server *srv, const char *name)
+{
+	for (const struct listener *ls = srv->listeners; ls; ls = ls->next)
+		if (strcmp(ls->name, name) == 0)
+			return ls->port;
+	return 0;
+}
+
+/* ---- signals and shutdown ---- */
+
+static void close_listeners(struct server *srv)
+{
+	for (struct listener *ls = srv->listeners; ls; ls = ls->next) {
+		for (size_t i = 0; i < ls->nsock; i++)
+			if (!uv_is_closing((uv_handle_t *)&ls->sock[i]))
+				uv_close((uv_handle_t *)&ls->sock[i], NULL);
+	}
+}
+
+static void on_grace(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	log_info(NULL, "shutdown grace over: closing %u sessions",
+	         srv->nconns);
+	for (struct conn *c = srv->conns; c; c = c->next)
+		conn_abort(c);
+}
+
+void server_stop(struct server *srv)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info(NULL, "stopping: %u sessions open", srv->nconns);
+	close_listeners(srv);
+	uv_signal_stop(&srv->sig_hup);
+	if (srv->nconns == 0) {
+		uv_stop(&srv->loop);
+		return;
+	}
+	uv_timer_start(&srv->grace, on_grace,
+	               (uint64_t)srv->shutdown_grace * 1000, 0);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct server *srv = s->data;
+	if (signum != SIGHUP) {
+		server_stop(srv);
+		return;
+	}
+	if (!srv->cert)
+		return;
+	char err[512];
+	if (server_tls_load(srv, srv->cert, srv->key, err, sizeof err) == 0)
+		log_info(NULL, "reloaded certificate %s", srv->cert);
+	else
+		log_err(NULL, "certificate reload failed, keeping the old "
+		        "one: %s", err);
+}
+
+int server_run(struct server *srv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+	uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
+	log_info(NULL, "started");
+	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	uv_signal_stop(&srv->sig_term);
+	uv_signal_stop(&srv->sig_int);
+	uv_signal_stop(&srv->sig_hup);
+	uv_timer_stop(&srv->grace);
+	log_info(NULL, "stopped");
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	for (struct conn *c = srv->conns; c; c = c->next)
+		conn_abort(c);
+	close_listeners(srv);
+	uv_close((uv_handle_t *)&srv->prepare, NULL);
+	uv_close((uv_handle_t *)&srv->sig_term, NULL);
+	uv_close((uv_handle_t *)&srv->sig_int, NULL);
+	uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+	uv_close((uv_handle_t *)&srv->grace, NULL);
+	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&srv->loop) != 0)
+		log_warn(NULL, "event loop closed with handles still open");
+	for (struct listener *ls = srv->listeners, *n; ls; ls = n) {
+		n = ls->next;
+		free(ls);
+	}
+	tls_server_free(srv->tls);
+	free(srv->cert);
+	free(srv->key);
+	free(srv);
+}

@@ -1,0 +1,317 @@
+#include "tls.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_compat.h"
+
+/* A cipher-in bound: two maximal records plus headers. */
+#define TLS_IN_MAX (2 * (16384 + 2048))
+
+/* AEAD suites only, strongest key exchange first. */
+static const int tls_ciphersuites[] = {
+#ifdef MBEDTLS_SSL_PROTO_TLS1_3
+	MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+	MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+	MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+#endif
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	0,
+};
+
+/* One loaded certificate + key + ssl_config. Connections hold a reference,
+ * so a reload never pulls a configuration out from under a live session. */
+struct tls_cfg {
+	unsigned refs;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt chain;
+	mbedtls_pk_context key;
+};
+
+struct tls_server {
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	struct tls_cfg *cur;
+};
+
+struct tls_conn {
+	mbedtls_ssl_context ssl;
+	struct tls_cfg *cfg;
+	struct buf in;   /* ciphertext received, not yet used by mbedTLS */
+	struct buf *out; /* ciphertext to send (the I/O layer's buffer) */
+	int last_err;
+	char desc[96];
+	char err[96];
+};
+
+static void errtext(int rc, char *err, size_t errlen)
+{
+	mbedtls_strerror(rc, err, errlen);
+	size_t n = strlen(err);
+	if (n + 12 < errlen)
+		snprintf(err + n, errlen - n, " (-0x%04x)", (unsigned)-rc);
+}
+
+struct tls_server *tls_server_new(char *err, size_t errlen)
+{
+	if (compat_crypto_init() != 0) {
+		snprintf(err, errlen, "psa_crypto_init failed");
+		return NULL;
+	}
+	struct tls_server *ts = calloc(1, sizeof *ts);
+	if (!ts) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mbedtls_entropy_init(&ts->entropy);
+	mbedtls_ctr_drbg_init(&ts->drbg);
+	static const char pers[] = "postlite";
+	int rc = mbedtls_ctr_drbg_seed(&ts->drbg, mbedtls_entropy_func,
+	                               &ts->entropy,
+	                               (const unsigned char *)pers,
+	                               sizeof pers - 1);
+	if (rc != 0) {
+		char e[160];
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "DRBG seed: %s", e);
+		tls_server_free(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+static void cfg_unref(struct tls_cfg *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->chain);
+	mbedtls_pk_free(&c->key);
+	free(c);
+}
+
+int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
+                    char *err, size_t errlen)
+{
+	struct tls_cfg *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->refs = 1;
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->chain);
+	mbedtls_pk_init(&c->key);
+
+	char e[160];
+	int rc = mbedtls_x509_crt_parse_file(&c->chain, cert);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "certificate %s: %s", cert, e);
+		goto fail;
+	}
+	rc = compat_pk_parse_keyfile(&c->key, key, &ts->drbg);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "key %s: %s", key, e);
+		goto fail;
+	}
+	rc = compat_pk_check_pair(compat_crt_pk(&c->chain), &c->key,
+	                          &ts->drbg);
+	if (rc != 0) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		         key, cert);
+		goto fail;
+	}
+	rc = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_SERVER,
+	                                 MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                 MBEDTLS_SSL_PRESET_DEFAULT);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "TLS defaults: %s", e);
+		goto fail;
+	}
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &ts->drbg);
+	compat_conf_versions(&c->conf);
+	compat_conf_groups(&c->conf);
+	mbedtls_ssl_conf_ciphersuites(&c->conf, tls_ciphersuites);
+	rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "certificate %s: %s", cert, e);
+		goto fail;
+	}
+	cfg_unref(ts->cur);
+	ts->cur = c;
+	return 0;
+fail:
+	cfg_unref(c);
+	return -1;
+}
+
+bool tls_server_ready(const struct tls_server *ts)
+{
+	return ts && ts->cur;
+}
+
+void tls_server_free(struct tls_server *ts)
+{
+	if (!ts)
+		return;
+	cfg_unref(ts->cur);
+	mbedtls_ctr_drbg_free(&ts->drbg);
+	mbedtls_entropy_free(&ts->entropy);
+	free(ts);
+}
+
+/* mbedTLS BIO callbacks over memory: sending always succeeds (the I/O layer
+ * bounds what it keeps queued); receiving takes what was fed in. */
+static int bio_send(void *ctx, const unsigned char *p, size_t n)
+{
+	struct tls_conn *tc = ctx;
+	if (buf_append(tc->out, p, n) != 0)
+		return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	return (int)n;
+}
+
+static int bio_recv(void *ctx, unsigned char *p, size_t n)
+{
+	struct tls_conn *tc = ctx;
+	if (tc->in.len == 0)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > tc->in.len)
+		n = tc->in.len;
+	memcpy(p, tc->in.data, n);
+	buf_consume(&tc->in, n);
+	return (int)n;
+}
+
+struct tls_conn *tls_conn_new(struct tls_server *ts, struct buf *out)
+{
+	if (!tls_server_ready(ts))
+		return NULL;
+	struct tls_conn *tc = calloc(1, sizeof *tc);
+	if (!tc)
+		return NULL;
+	mbedtls_ssl_init(&tc->ssl);
+	if (mbedtls_ssl_setup(&tc->ssl, &ts->cur->conf) != 0) {
+		mbedtls_ssl_free(&tc->ssl);
+		free(tc);
+		return NULL;
+	}
+	tc->cfg = ts->cur;
+	tc->cfg->refs++;
+	buf_init(&tc->in, TLS_IN_MAX);
+	tc->out = out;
+	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
+	return tc;
+}
+
+void tls_conn_free(struct tls_conn *tc)
+{
+	if (!tc)
+		return;
+	mbedtls_ssl_free(&tc->ssl);
+	cfg_unref(tc->cfg);
+	buf_free(&tc->in);
+	free(tc);
+}
+
+int tls_conn_feed(struct tls_conn *tc, const void *p, size_t n)
+{
+	return buf_append(&tc->in, p, n);
+}
+
+size_t tls_conn_room(const struct tls_conn *tc)
+{
+	return buf_room(&tc->in);
+}
+
+static enum tls_step fail(struct tls_conn *tc, int rc)
+{
+	tc->last_err = rc;
+	errtext(rc, tc->err, sizeof tc->err);
+	return TLS_FAIL;
+}
+
+enum tls_step tls_conn_handshake(struct tls_conn *tc)
+{
+	int rc = mbedtls_ssl_handshake(&tc->ssl);
+	if (rc == 0)
+		return TLS_DONE;
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_AGAIN;
+	return fail(tc, rc);
+}
+
+enum tls_step tls_conn_read(struct tls_conn *tc, struct buf *in)
+{
+	/* Read until mbedTLS wants more ciphertext: decrypted bytes left
+	 * inside it would never wake the loop again. */
+	for (;;) {
+		size_t room = buf_room(in);
+		if (room == 0)
+			return TLS_DONE;
+		char *dst = buf_reserve(in, room > 16384 ? 16384 : room);
+		if (!dst)
+			return TLS_FAIL;
+		int rc = mbedtls_ssl_read(&tc->ssl, (unsigned char *)dst,
+		                          room > 16384 ? 16384 : room);
+		if (rc > 0) {
+			buf_commit(in, (size_t)rc);
+			continue;
+		}
+		if (rc == MBEDTLS_ERR_SSL_WANT_READ ||
+		    rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+			return TLS_AGAIN;
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+		if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+			continue;
+#endif
+		if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+			return TLS_CLOSED;
+		return fail(tc, rc);
+	}
+}
+
+int tls_conn_write(struct tls_conn *tc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	while (n > 0) {
+		/* At most one record per call; with a memory BIO that always
+		 * accepts, WANT_WRITE cannot happen. */
+		int rc = mbedtls_ssl_write(&tc->ssl, s, n);
+		if (rc < 0) {
+			fail(tc, rc);
+			return -1;
+		}
+		s += rc;
+		n -= (size_t)rc;
+	}
+	return 0;
+}
+
+void tls_conn_close_notify(struct tls_conn *tc)
+{
+	mbedtls_ssl_close_notify(&tc->ssl);
+}
+
+const char *tls_conn_desc(struct tls_conn *tc)
+{
+	if (!tc->desc[0])
+		snprintf(tc->desc, sizeof tc->desc, "%s %s",
+		         mbedtls_ssl_get_version(&tc->ssl),
+		         mbedtls_ssl_get_ciphersuite(&tc->ssl));
+	return tc->desc;
+}
+
+const char *tls_conn_error(const struct tls_conn *tc)
+{
+	return tc->err[0] ? tc->err : "no error";
+}

@@ -1,0 +1,66 @@
+/* TLS over memory: the only interface to mbedTLS (only tls*.c include it).
+ *
+ * The I/O layer feeds received ciphertext in with tls_conn_feed and sends
+ * what mbedTLS produces from the `out` buffer it gave to tls_conn_new. All
+ * calls run on the loop thread. One tls_server per process holds the
+ * entropy source, the DRBG and the configuration; a certificate reload
+ * builds a new configuration while live connections keep the old one. */
+#ifndef POSTLITE_TLS_H
+#define POSTLITE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+struct tls_server;
+struct tls_conn;
+
+enum tls_step {
+	TLS_DONE,   /* handshake finished / plaintext available */
+	TLS_AGAIN,  /* needs more ciphertext from the peer */
+	TLS_CLOSED, /* the peer sent close_notify */
+	TLS_FAIL,   /* fatal: close the connection */
+};
+
+/* Seeds the DRBG. Returns NULL with a reason in err. */
+struct tls_server *tls_server_new(char *err, size_t errlen);
+
+/* Loads (or reloads) a PEM chain and its key, checking that they match.
+ * On failure the previous configuration stays in use. Returns 0 or -1. */
+int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
+                    char *err, size_t errlen);
+bool tls_server_ready(const struct tls_server *ts);
+void tls_server_free(struct tls_server *ts);
+
+/* A server-side TLS session. Ciphertext to send is appended to `out`. */
+struct tls_conn *tls_conn_new(struct tls_server *ts, struct buf *out);
+void tls_conn_free(struct tls_conn *tc);
+
+/* Ciphertext received. Returns -1 if more than a bounded amount (two
+ * maximal records) is waiting, which only a misbehaving peer causes. */
+int tls_conn_feed(struct tls_conn *tc, const void *p, size_t n);
+/* Bytes of ciphertext room left (for read sizing). */
+size_t tls_conn_room(const struct tls_conn *tc);
+
+enum tls_step tls_conn_handshake(struct tls_conn *tc);
+
+/* Decrypts into `in` until the ciphertext is used up or `in` is full.
+ * Returns TLS_DONE (call again when `in` has room: plaintext may be
+ * stranded inside mbedTLS), TLS_AGAIN (all input used), TLS_CLOSED or
+ * TLS_FAIL. */
+enum tls_step tls_conn_read(struct tls_conn *tc, struct buf *in);
+
+/* Encrypts n bytes into out. Returns 0 or -1. */
+int tls_conn_write(struct tls_conn *tc, const void *p, size_t n);
+
+/* Appends a close_notify alert to out. */
+void tls_conn_close_notify(struct tls_conn *tc);
+
+/* "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256" after the handshake. */
+const char *tls_conn_desc(struct tls_conn *tc);
+
+/* The last mbedTLS error of this connection as text (for logs). */
+const char *tls_conn_error(const struct tls_conn *tc);
+
+#endif

@@ -1,0 +1,101 @@
+/* The one place where mbedTLS 2.28 (Debian 12) and 3.6 (Debian 13, Raspberry
+ * Pi OS) differ for postlite. Included only by tls.c. */
+#ifndef POSTLITE_TLS_COMPAT_H
+#define POSTLITE_TLS_COMPAT_H
+
+/* version.h pulls in the right configuration header on both lines; never
+ * include mbedtls/config.h directly (with 3.x headers it silently falls
+ * back to a system 2.28 copy). */
+#include <mbedtls/version.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/x509_crt.h>
+
+#if MBEDTLS_VERSION_MAJOR >= 3
+#include <psa/crypto.h>
+#define TLS_COMPAT_V3 1
+#else
+#define TLS_COMPAT_V3 0
+#endif
+
+static inline int compat_crypto_init(void)
+{
+#if TLS_COMPAT_V3
+	/* 3.6.0 fails TLS 1.3 handshakes without it. */
+	return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+#else
+	return 0;
+#endif
+}
+
+static inline int compat_pk_parse_keyfile(mbedtls_pk_context *pk,
+                                          const char *path,
+                                          mbedtls_ctr_drbg_context *drbg)
+{
+#if TLS_COMPAT_V3
+	return mbedtls_pk_parse_keyfile(pk, path, NULL, mbedtls_ctr_drbg_random,
+	                                drbg);
+#else
+	(void)drbg;
+	return mbedtls_pk_parse_keyfile(pk, path, NULL);
+#endif
+}
+
+static inline int compat_pk_check_pair(const mbedtls_pk_context *pub,
+                                       const mbedtls_pk_context *prv,
+                                       mbedtls_ctr_drbg_context *drbg)
+{
+#if TLS_COMPAT_V3
+	return mbedtls_pk_check_pair(pub, prv, mbedtls_ctr_drbg_random, drbg);
+#else
+	(void)drbg;
+	return mbedtls_pk_check_pair(pub, prv);
+#endif
+}
+
+/* The public key of the leaf certificate (a public field on both). */
+static inline mbedtls_pk_context *compat_crt_pk(mbedtls_x509_crt *crt)
+{
+	return &crt->pk;
+}
+
+/* TLS 1.2 minimum always: Debian's 2.28 would otherwise accept 1.0/1.1. */
+static inline void compat_conf_versions(mbedtls_ssl_config *conf)
+{
+#if TLS_COMPAT_V3
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	                             MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+}
+
+/* X25519 first, then P-256 (P-521, 2.28's default pick against OpenSSL,
+ * costs twice the CPU), then P-384 for old clients. */
+static inline void compat_conf_groups(mbedtls_ssl_config *conf)
+{
+#if TLS_COMPAT_V3
+	static const uint16_t groups[] = {
+		MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+		MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+		MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
+		MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
+	};
+	mbedtls_ssl_conf_groups(conf, groups);
+#else
+	static const mbedtls_ecp_group_id curves[] = {
+		MBEDTLS_ECP_DP_CURVE25519,
+		MBEDTLS_ECP_DP_SECP256R1,
+		MBEDTLS_ECP_DP_SECP384R1,
+		MBEDTLS_ECP_DP_NONE,
+	};
+	mbedtls_ssl_conf_curves(conf, curves);
+#endif
+}
+
+#endif

@@ -1,0 +1,185 @@
+/* Worker pool: a mutex-protected FIFO of jobs in, a list of finished jobs
+ * out, and a uv_async_t that wakes the loop to run their done callbacks. */
+#include "workq.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "log.h"
+
+#define WORKQ_MAX_THREADS 16
+
+struct workq {
+	struct runner r; /* first: workq_runner casts back */
+	char name[16];
+	uv_loop_t *loop;
+	uv_async_t wake;
+	uv_mutex_t lock;
+	uv_cond_t cond;
+	struct job *in_head, *in_tail;   /* waiting for a thread */
+	struct job *out_head, *out_tail; /* waiting for done */
+	unsigned pending;                /* submitted, done not yet run */
+	bool stopping;
+	unsigned nthreads;
+	uv_thread_t threads[WORKQ_MAX_THREADS];
+	void *(*thread_init)(void *arg);
+	void (*thread_fini)(void *wctx);
+	void *arg;
+};
+
+static void list_push(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static void workq_submit(struct runner *r, struct job *j)
+{
+	struct workq *wq = (struct workq *)r;
+	uv_mutex_lock(&wq->lock);
+	list_push(&wq->in_head, &wq->in_tail, j);
+	wq->pending++;
+	uv_cond_signal(&wq->cond);
+	uv_mutex_unlock(&wq->lock);
+}
+
+static void worker_main(void *arg)
+{
+	struct workq *wq = arg;
+	void *wctx = wq->thread_init ? wq->thread_init(wq->arg) : NULL;
+
+	uv_mutex_lock(&wq->lock);
+	for (;;) {
+		while (!wq->in_head && !wq->stopping)
+			uv_cond_wait(&wq->cond, &wq->lock);
+		struct job *j = wq->in_head;
+		if (!j)
+			break; /* stopping and nothing left */
+		wq->in_head = j->next;
+		if (!wq->in_head)
+			wq->in_tail = NULL;
+		uv_mutex_unlock(&wq->lock);
+
+		j->work(j, wctx);
+
+		uv_mutex_lock(&wq->lock);
+		list_push(&wq->out_head, &wq->out_tail, j);
+		/* uv_async_send coalesces: one wake-up may carry many jobs. */
+		uv_async_send(&wq->wake);
+	}
+	uv_mutex_unlock(&wq->lock);
+
+	if (wq->thread_fini)
+		wq->thread_fini(wctx);
+}
+
+/* Runs the done callbacks of finished jobs on the loop thread. */
+static void run_done(struct workq *wq)
+{
+	uv_mutex_lock(&wq->lock);
+	struct job *j = wq->out_head;
+	wq->out_head = wq->out_tail = NULL;
+	uv_mutex_unlock(&wq->lock);
+
+	while (j) {
+		struct job *next = j->next;
+		uv_mutex_lock(&wq->lock);
+		wq->pending--;
+		uv_mutex_unlock(&wq->lock);
+		j->done(j);
+		j = next;
+	}
+}
+
+static void on_wake(uv_async_t *h)
+{
+	run_done(h->data);
+}
+
+struct workq *workq_new(struct server *srv, const char *name, unsigned threads,
+                        void *(*thread_init)(void *arg),
+                        void (*thread_fini)(void *wctx), void *arg)
+{
+	if (threads == 0 || threads > WORKQ_MAX_THREADS)
+		return NULL;
+	struct workq *wq = calloc(1, sizeof *wq);
+	if (!wq)
+		return NULL;
+	wq->r.submit = workq_submit;
+	snprintf(wq->name, sizeof wq->name, "%s", name);
+	wq->loop = server_loop(srv);
+	wq->thread_init = thread_init;
+	wq->thread_fini = thread_fini;
+	wq->arg = arg;
+	if (uv_mutex_init(&wq->lock) != 0) {
+		free(wq);
+		return NULL;
+	}
+	uv_cond_init(&wq->cond);
+	uv_async_init(wq->loop, &wq->wake, on_wake);
+	wq->wake.data = wq;
+	for (unsigned i = 0; i < threads; i++) {
+		if (uv_thread_create(&wq->threads[i], worker_main, wq) != 0) {
+			log_err(NULL, "workq %s: cannot start thread %u", name,
+			        i);
+			break;
+		}
+		wq->nthreads++;
+	}
+	if (wq->nthreads == 0) {
+		workq_free(wq);
+		return NULL;
+	}
+	return wq;
+}
+
+struct runner *workq_runner(struct workq *wq)
+{
+	return &wq->r;
+}
+
+unsigned workq_pending(const struct workq *wq)
+{
+	struct workq *w = (struct workq *)wq;
+	uv_mutex_lock(&w->lock);
+	unsigned n = w->pending;
+	uv_mutex_unlock(&w->lock);
+	return n;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void workq_free(struct workq *wq)
+{
+	if (!wq)
+		return;
+	/* Every job gets its done callback, and done callbacks may submit
+	 * follow-up jobs (a closed POP3 session unlocks its mailbox): turn
+	 * the loop until nothing is in flight, then stop the threads. */
+	while (wq->nthreads > 0 && workq_pending(wq) > 0)
+		uv_run(wq->loop, UV_RUN_ONCE);
+	uv_mutex_lock(&wq->lock);
+	wq->stopping = true;
+	uv_cond_broadcast(&wq->cond);
+	uv_mutex_unlock(&wq->lock);
+	for (unsigned i = 0; i < wq->nthreads; i++)
+		uv_thread_join(&wq->threads[i]);
+	run_done(wq);
+
+	uv_close((uv_handle_t *)&wq->wake, on_closed);
+	uv_run(wq->loop, UV_RUN_NOWAIT);
+	uv_cond_destroy(&wq->cond);
+	uv_mutex_destroy(&wq->lock);
+	free(wq);
+}

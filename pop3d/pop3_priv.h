@@ -1,0 +1,172 @@
+/* Internals shared by pop3_session.c and the pop3_cmd_*.c files. Not for
+ * use outside pop3d/. */
+#ifndef POSTLITE_POP3_PRIV_H
+#define POSTLITE_POP3_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linereader.h"
+#include "pop3_parse.h"
+#include "pop3_session.h"
+#include "pop3_stuff.h"
+#include "store.h"
+
+#define POP3_MAX_BAD 10          /* bad commands before we hang up */
+#define POP3_READ_PIECE (64 * 1024) /* bytes per store_entry_read job */
+#define POP3_REPLY_MAX 512       /* RFC 2449 4: first line incl. CRLF */
+
+enum pop3_state {
+	POP3_STATE_AUTHORIZATION,
+	POP3_STATE_TRANSACTION,
+	POP3_STATE_UPDATE,
+};
+
+/* The transaction state (RFC 1939 5): the maildrop snapshot taken at login
+ * and the deletion marks. Allocated at PASS, filled when the lock is
+ * taken. When the session ends without QUIT, `unlock` is submitted and the
+ * job's done callback frees the struct, so the unlock outlives the session
+ * and can never fail for want of memory. */
+struct pop3_maildrop {
+	struct job unlock;
+	uint64_t mailbox, token;
+	bool locked;
+	struct store_entry *e; /* oldest first; message number = index + 1 */
+	size_t n;
+	unsigned char *deleted; /* n flags */
+	size_t ndel;
+	uint64_t octets, del_octets;
+};
+
+/* The one job a session may have in flight. work() touches only these
+ * fields (plus the read buffer it is handed); complete() runs on the loop
+ * thread from the done callback, also after pop3_session_closed (writes
+ * are then no-ops and nothing new is submitted). */
+struct pop3_job {
+	struct job j;
+	void (*complete)(struct pop3_session *s);
+	enum store_status st;
+	char user[POP3_LINE_MAX + 1]; /* PASS */
+	char pass[POP3_LINE_MAX + 1]; /* PASS: wiped by the work function */
+	uint64_t mailbox;             /* PASS out; lock, read, quit in */
+	uint64_t token;               /* lock out; quit in */
+	struct store_entry *entries;  /* lock out */
+	unsigned char *deleted;       /* lock out */
+	size_t n;                     /* lock out */
+	uint64_t entry, offset;       /* read in */
+	char *buf;                    /* read in: POP3_READ_PIECE bytes */
+	size_t len, got;              /* read in / out */
+	uint64_t *ids;                /* quit in: entries to expunge */
+	size_t nids;
+	bool unlocked;                /* quit out: the lock was released */
+};
+
+/* A multi-line response being produced with back-pressure. */
+enum pop3_stream_kind {
+	POP3_STREAM_NONE,
+	POP3_STREAM_LIST,
+	POP3_STREAM_UIDL,
+	POP3_STREAM_MSG, /* RETR or TOP */
+};
+
+struct pop3_stream {
+	enum pop3_stream_kind kind;
+	size_t next;     /* LIST/UIDL: next index to list */
+	size_t index;    /* MSG: the entry */
+	uint64_t offset; /* MSG: bytes read so far */
+	bool started;    /* MSG: +OK sent */
+	bool top;        /* MSG: TOP, not RETR */
+	struct pop3_stuff f;
+};
+
+/* Connection state. The transaction state hangs off `md`. */
+struct pop3_session {
+	struct pop3_session_cfg cfg;
+	char sid[64], ip[64];
+	const struct session_io *io;
+	void *io_ctx;
+	struct runner *store_runner, *auth_runner;
+	struct buf *in;
+	struct linereader lr;
+	char line[POP3_LINE_MAX + 1]; /* the command being handled */
+
+	enum pop3_state state;
+	bool tls;         /* TLS is up (implicit or after STLS) */
+	bool tls_pending; /* STLS answered, handshake not done yet */
+	bool have_user;   /* RFC 1939 7: USER accepted, PASS may follow */
+	char user[POP3_LINE_MAX + 1];
+	unsigned bad;     /* bad commands so far */
+
+	bool busy;     /* a job is in flight */
+	bool closing;  /* we asked to close (or the timeout fired) */
+	bool gone;     /* pop3_session_closed was called */
+	bool out_full; /* input held back above SESSION_OUT_HIGH */
+	unsigned depth; /* nesting of entry points; free waits for 0 */
+
+	struct pop3_maildrop *md;
+	struct pop3_stream stream;
+	char *rbuf; /* read buffer while a message streams */
+	struct pop3_job job;
+};
+
+typedef void (*pop3_handler)(struct pop3_session *s, const struct pop3_cmd *c);
+
+/* ---- pop3_session.c: plumbing ---------------------------------------- */
+
+/* Writes one reply line; CRLF is added. Truncated to POP3_REPLY_MAX.
+ * No-op once the session is closing or gone. */
+void pop3_reply(struct pop3_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes raw bytes (multi-line bodies); same no-op rule. */
+void pop3_write(struct pop3_session *s, const void *p, size_t n);
+/* pop3_emit_fn over pop3_write; arg = the session. */
+void pop3_emit(void *arg, const void *p, size_t n);
+/* A syntax or sequence error: replies, counts, hangs up at POP3_MAX_BAD. */
+void pop3_bad(struct pop3_session *s, const char *reply);
+/* Asks the I/O layer to flush and close; no more input is processed. */
+void pop3_close(struct pop3_session *s);
+/* Submits s->job with work/complete. Returns false (nothing submitted)
+ * when the session is closing or gone. */
+bool pop3_submit(struct pop3_session *s, struct runner *r,
+                 void (*work)(struct job *j, void *wctx),
+                 void (*complete)(struct pop3_session *s));
+/* True when output is above the high-water mark. */
+bool pop3_out_full(struct pop3_session *s);
+
+/* ---- pop3_maildrop.c: the transaction state's lifecycle ---------------- */
+
+/* Ends the transaction state: a locked maildrop is unlocked by a job of its
+ * own, then freed; an unlocked one is freed now. */
+void pop3_maildrop_release(struct pop3_session *s);
+void pop3_maildrop_free(struct pop3_maildrop *md);
+
+/* ---- pop3_cmd_auth.c: AUTHORIZATION state ----------------------------- */
+void pop3_cmd_user(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_pass(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_auth(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_quit_auth(struct pop3_session *s, const struct pop3_cmd *c);
+
+/* ---- pop3_cmd_trans.c: TRANSACTION and UPDATE states ------------------ */
+void pop3_cmd_stat(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_list(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_uidl(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_dele(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_rset(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_noop(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_quit_trans(struct pop3_session *s, const struct pop3_cmd *c);
+/* Message number -> index, or -1 after replying -ERR (no such message,
+ * already deleted). */
+long pop3_msg_lookup(struct pop3_session *s, uint32_t msgno);
+/* Writes LIST/UIDL lines until done or output is full. */
+void pop3_listing_step(struct pop3_session *s);
+
+/* ---- pop3_cmd_retr.c: RETR and TOP ------------------------------------ */
+void pop3_cmd_retr(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_top(struct pop3_session *s, const struct pop3_cmd *c);
+/* Submits the read of the next piece of the message being sent. */
+void pop3_retr_step(struct pop3_session *s);
+
+#endif

@@ -1,0 +1,125 @@
+/* The DATA decoder; see smtp_data.h for the contract.
+ *
+ * Five states. The only way to reach DOT_CR is BOL '.' CR, and the only way
+ * to reach BOL is CR LF (or the start of the body, which follows the CRLF of
+ * the DATA command), so END needs CRLF "." CRLF and nothing else. */
+#include "smtp_data.h"
+
+enum {
+	D_BOL,    /* at the start of a line */
+	D_TEXT,   /* inside a line */
+	D_CR,     /* a CR seen and held back: LF makes it a line end */
+	D_DOT,    /* "." at the start of a line, held back */
+	D_DOT_CR, /* "." CR at the start of a line, held back */
+};
+
+void smtp_data_init(struct smtp_data *d, uint64_t max)
+{
+	d->state = D_BOL;
+	d->flags = 0;
+	d->octets = 0;
+	d->max = max;
+	d->line_len = 0;
+}
+
+struct out {
+	char *p;
+	size_t n;
+};
+
+static void emit(struct smtp_data *d, struct out *o, char c)
+{
+	if (o->p)
+		o->p[o->n] = c;
+	o->n++;
+	d->octets++;
+	if (d->max && d->octets > d->max)
+		d->flags |= SMTP_DATA_TOO_BIG;
+}
+
+/* A byte inside a line (or one that cannot start a line end). */
+static void text(struct smtp_data *d, struct out *o, unsigned char c)
+{
+	if (c == '\r') {
+		d->state = D_CR;
+		return;
+	}
+	if (c == '\n')
+		d->flags |= SMTP_DATA_BARE_LF; /* no CR before it: not a line end */
+	else if (c == '\0')
+		d->flags |= SMTP_DATA_NUL;
+	emit(d, o, (char)c);
+	d->state = D_TEXT;
+}
+
+enum smtp_data_result smtp_data_decode(struct smtp_data *d, const char *in,
+                                       size_t inlen, char *out, size_t outcap,
+                                       size_t *used, size_t *produced)
+{
+	struct out o = {out, 0};
+	size_t i;
+
+	for (i = 0; i < inlen; i++) {
+		if (out && outcap - o.n < 2) {
+			*used = i;
+			*produced = o.n;
+			return SMTP_DATA_OUT_FULL;
+		}
+		unsigned char c = (unsigned char)in[i];
+		/* Line length as sent, CRLF included (RFC 5321 4.5.3.1.6). */
+		if (++d->line_len > SMTP_DATA_LINE_MAX)
+			d->flags |= SMTP_DATA_LONG_LINE;
+		switch (d->state) {
+		case D_BOL:
+			if (c == '.')
+				d->state = D_DOT;
+			else
+				text(d, &o, c);
+			break;
+		case D_TEXT:
+			text(d, &o, c);
+			break;
+		case D_CR:
+			if (c == '\n') {
+				emit(d, &o, '\r');
+				emit(d, &o, '\n');
+				d->state = D_BOL;
+				d->line_len = 0;
+				break;
+			}
+			/* The held CR is bare. */
+			d->flags |= SMTP_DATA_BARE_CR;
+			emit(d, &o, '\r');
+			text(d, &o, c);
+			break;
+		case D_DOT:
+			if (c == '\r') {
+				d->state = D_DOT_CR;
+				break;
+			}
+			/* RFC 5321 4.5.2: a leading "." on a line with more on it
+			 * is deleted. */
+			text(d, &o, c);
+			break;
+		case D_DOT_CR:
+			if (c == '\n') {
+				/* CRLF "." CRLF: the end. The CRLF before the dot
+				 * is already in the body as the last line's end. */
+				d->state = D_BOL;
+				d->line_len = 0;
+				*used = i + 1;
+				*produced = o.n;
+				return SMTP_DATA_END;
+			}
+			/* "." CR x: the line is more than a dot (stuffing undone)
+			 * and its CR is bare. */
+			d->flags |= SMTP_DATA_BARE_CR;
+			emit(d, &o, '\r');
+			text(d, &o, c);
+			break;
+		}
+	}
+	*used = i;
+	*produced = o.n;
+	return SMTP_DATA_NEED_MORE;
+}

@@ -1,0 +1,317 @@
+/* postlite: the admin CLI over the store (DESIGN.md "Admin CLI").
+ *
+ *   postlite [-c FILE] VERB ...
+ *
+ * One line on stderr for any failure; exit 0 ok, 1 the operation failed,
+ * 2 usage, 78 configuration. Run as root, the files it creates in data_dir
+ * are handed to [server] user if that user exists (otherwise they stay
+ * root's, and the daemons must then run as root or be fixed by hand). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "password.h"
+#include "postlite_build.h"
+#include "store.h"
+
+struct cli {
+	const struct config *cfg;
+	struct store *st;
+	char **args;         /* the verb's operands */
+	bool password_stdin; /* --password-stdin */
+};
+
+struct cli_verb {
+	const char *noun, *verb; /* verb NULL: a one-word command */
+	int nargs;               /* operands required (and allowed) */
+	bool password;           /* takes --password-stdin, reads one */
+	bool needs_store;        /* opened before run (init opens none) */
+	int (*run)(struct cli *c);
+	const char *usage; /* operands, for "usage:" lines */
+	const char *help;  /* added by -h */
+};
+
+/* Prints the store's reason for a failure and maps it to an exit code. */
+static int cli_store_fail(struct cli *c, enum store_status s, const char *arg)
+{
+	if (s == STORE_INVALID && arg)
+		fprintf(stderr, "postlite: %s: %s\n", arg, store_errmsg(c->st));
+	else
+		fprintf(stderr, "postlite: %s\n", store_errmsg(c->st));
+	return CLI_EXIT_FAIL;
+}
+
+static int cli_result(struct cli *c, enum store_status s, const char *arg)
+{
+	return s == STORE_OK ? CLI_EXIT_OK : cli_store_fail(c, s, arg);
+}
+
+static void cli_print(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static int cli_init(struct cli *c)
+{
+	char err[512];
+	const char *dir = c->cfg->server.data_dir;
+	if (store_init(dir, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "postlite: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	/* TODO(tls): DESIGN.md's init also makes a self-signed certificate
+	 * when [tls] cert is missing; that needs a helper from common/tls. */
+	printf("postlite: store ready in %s\n", dir);
+	return CLI_EXIT_OK;
+}
+
+static int cli_domain_add(struct cli *c)
+{
+	return cli_result(c, store_domain_add(c->st, c->args[0]), c->args[0]);
+}
+
+static int cli_domain_remove(struct cli *c)
+{
+	return cli_result(c, store_domain_remove(c->st, c->args[0]),
+	                  c->args[0]);
+}
+
+static int cli_domain_list(struct cli *c)
+{
+	return cli_result(c, store_domain_list(c->st, cli_print, NULL), NULL);
+}
+
+static int cli_user_set(struct cli *c, bool add)
+{
+	char pw[PASSWORD_MAX + 2];
+	int rc = cli_password_read(c->password_stdin, pw, sizeof pw);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	enum store_status s = add ? store_user_add(c->st, c->args[0], pw)
+	                          : store_user_passwd(c->st, c->args[0], pw);
+	explicit_bzero(pw, sizeof pw);
+	return cli_result(c, s, c->args[0]);
+}
+
+static int cli_user_add(struct cli *c)
+{
+	return cli_user_set(c, true);
+}
+
+static int cli_user_passwd(struct cli *c)
+{
+	return cli_user_set(c, false);
+}
+
+static int cli_user_remove(struct cli *c)
+{
+	return cli_result(c, store_user_remove(c->st, c->args[0]), c->args[0]);
+}
+
+static int cli_user_disable(struct cli *c)
+{
+	return cli_result(c, store_user_disable(c->st, c->args[0], true),
+	                  c->args[0]);
+}
+
+static int cli_user_enable(struct cli *c)
+{
+	return cli_result(c, store_user_disable(c->st, c->args[0], false),
+	                  c->args[0]);
+}
+
+static int cli_user_list(struct cli *c)
+{
+	return cli_result(c, store_user_list(c->st, cli_print, NULL), NULL);
+}
+
+static int cli_backup(struct cli *c)
+{
+	return cli_result(c, store_backup(c->st, c->args[0]), c->args[0]);
+}
+
+static const struct cli_verb cli_verbs[] = {
+	{"init", NULL, 0, false, false, cli_init,
+	 "init", "create or migrate the store"},
+	{"domain", "add", 1, false, true, cli_domain_add,
+	 "domain add DOMAIN", "receive mail for DOMAIN"},
+	{"domain", "remove", 1, false, true, cli_domain_remove,
+	 "domain remove DOMAIN", "only once it has no users"},
+	{"domain", "list", 0, false, true, cli_domain_list,
+	 "domain list", ""},
+	{"user", "add", 1, true, true, cli_user_add,
+	 "user add ADDRESS [--password-stdin]",
+	 "asks twice on a terminal"},
+	{"user", "passwd", 1, true, true, cli_user_passwd,
+	 "user passwd ADDRESS [--password-stdin]",
+	 "sets a new password"},
+	{"user", "remove", 1, false, true, cli_user_remove,
+	 "user remove ADDRESS", "deletes the user's mail"},
+	{"user", "disable", 1, false, true, cli_user_disable,
+	 "user disable ADDRESS", "no login; mail still arrives"},
+	{"user", "enable", 1, false, true, cli_user_enable,
+	 "user enable ADDRESS", ""},
+	{"user", "list", 0, false, true, cli_user_list,
+	 "user list", ""},
+	{"backup", NULL, 1, false, true, cli_backup,
+	 "backup PATH", "consistent copy of the live store"},
+};
+
+#define CLI_NVERBS (sizeof cli_verbs / sizeof cli_verbs[0])
+
+static void cli_usage(FILE *f)
+{
+	fprintf(f, "usage: postlite [-c FILE] COMMAND ...\n");
+	for (size_t i = 0; i < CLI_NVERBS; i++)
+		fprintf(f, "  %-40s %s\n", cli_verbs[i].usage,
+		        cli_verbs[i].help);
+}
+
+/* Finds the verb for argv and collects its operands into c. Returns the
+ * verb, or NULL after printing why on one line (usage error). */
+static const struct cli_verb *cli_parse(int argc, char **argv, struct cli *c)
+{
+	if (argc < 1) {
+		cli_usage(stderr);
+		return NULL;
+	}
+	const struct cli_verb *v = NULL;
+	bool noun_known = false;
+	for (size_t i = 0; i < CLI_NVERBS && !v; i++) {
+		if (strcmp(cli_verbs[i].noun, argv[0]) != 0)
+			continue;
+		noun_known = true;
+		if (!cli_verbs[i].verb ||
+		    (argc > 1 && strcmp(cli_verbs[i].verb, argv[1]) == 0))
+			v = &cli_verbs[i];
+	}
+	if (!v) {
+		if (!noun_known)
+			fprintf(stderr, "postlite: unknown command '%s' "
+			        "(postlite -h lists them)\n", argv[0]);
+		else if (argc > 1)
+			fprintf(stderr, "postlite: %s: unknown verb '%s' "
+			        "(postlite -h lists them)\n", argv[0], argv[1]);
+		else
+			fprintf(stderr, "postlite: %s: verb missing (postlite "
+			        "-h lists them)\n", argv[0]);
+		return NULL;
+	}
+	/* Operands are compacted in place; the option may come anywhere. */
+	int first = v->verb ? 2 : 1, n = 0;
+	for (int i = first; i < argc; i++) {
+		if (v->password && strcmp(argv[i], "--password-stdin") == 0) {
+			c->password_stdin = true;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "postlite: unknown option '%s' (usage: "
+			        "postlite %s)\n", argv[i], v->usage);
+			return NULL;
+		} else {
+			argv[first + n++] = argv[i];
+		}
+	}
+	if (n != v->nargs) {
+		fprintf(stderr, "usage: postlite %s\n", v->usage);
+		return NULL;
+	}
+	c->args = argv + first;
+	return v;
+}
+
+/* Run as root, hands what the CLI created in data_dir to [server] user:
+ * the directory if this run made it, and database files owned by root.
+ * fchownat(AT_SYMLINK_NOFOLLOW): a link planted in the directory is never
+ * followed (SQLite opens its files O_NOFOLLOW too). */
+static void cli_chown(const struct config *cfg, bool dir_created)
+{
+	static const char *const names[] = {
+		"postlite.db", "postlite.db-wal", "postlite.db-shm",
+	};
+	if (geteuid() != 0 || !cfg->server.user ||
+	    strcmp(cfg->server.data_dir, ":memory:") == 0)
+		return;
+	const struct passwd *pw = getpwnam(cfg->server.user);
+	if (!pw)
+		return; /* documented: no such user, files stay root's */
+	int dfd = open(cfg->server.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	if (dir_created && fchown(dfd, pw->pw_uid, pw->pw_gid) != 0)
+		fprintf(stderr, "postlite: %s: chown: %s\n",
+		        cfg->server.data_dir, strerror(errno));
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct stat sb;
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode) || sb.st_uid != 0)
+			continue;
+		if (fchownat(dfd, names[i], pw->pw_uid, pw->pw_gid,
+		             AT_SYMLINK_NOFOLLOW) != 0)
+			fprintf(stderr, "postlite: %s/%s: chown: %s\n",
+			        cfg->server.data_dir, names[i], strerror(errno));
+	}
+	close(dfd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = POSTLITE_SYSCONFDIR "/postlite/postlite.conf";
+	int opt;
+	/* "+": stop at the command, so its own options stay for cli_parse. */
+	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			cli_usage(stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf("postlite %s\n", POSTLITE_VERSION);
+			return CLI_EXIT_OK;
+		default:
+			cli_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	struct cli c = {0};
+	const struct cli_verb *v = cli_parse(argc - optind, argv + optind, &c);
+	if (!v)
+		return CLI_EXIT_USAGE;
+
+	char err[512];
+	struct config *cfg;
+	if (config_load(config_path, &cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "postlite: %s\n", err);
+		return CLI_EXIT_CONFIG;
+	}
+	c.cfg = cfg;
+	struct stat sb;
+	bool dir_existed = stat(cfg->server.data_dir, &sb) == 0;
+
+	int rc;
+	if (v->needs_store &&
+	    store_open(cfg->server.data_dir, &c.st, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "postlite: %s\n", err);
+		rc = CLI_EXIT_FAIL;
+	} else {
+		rc = v->run(&c);
+		store_close(c.st);
+	}
+	cli_chown(cfg, !dir_existed);
+	config_free(cfg);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "postlite: writing output: %s\n",
+		        strerror(errno));
+		rc = CLI_EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,348 @@
+/* The SQLite store's POP3 side: mailbox locks, listings, reads, expunge.
+ *
+ * A lock is a row in `locks` naming its holder: pid, the process's start
+ * time (field 22 of /proc/PID/stat, so a recycled pid is not mistaken for
+ * the holder) and the boot id (a row from before a reboot is stale). A row
+ * whose holder is gone is taken over. Holders must share a pid namespace
+ * (one host; containers sharing a store need a shared pid namespace). */
+#include "store_sqlite_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* Free pages tolerated before store_vacuum_maybe gives some back. */
+#define MBOX_FREELIST_MAX 2048
+
+/* Reads the start time (clock ticks since boot) of pid; 0 if unknown.
+ * *zombie: the process has exited and waits to be reaped. */
+static uint64_t mbox_starttime(pid_t pid, bool *zombie)
+{
+	char path[64], buf[1024];
+	*zombie = false;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* proc(5): "pid (comm) state ppid ... starttime" with starttime
+	 * the 22nd field; comm may hold spaces and ')', so count from
+	 * the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	char *save = NULL, *tok = strtok_r(p, " ", &save);
+	if (tok && tok[0] == 'Z')
+		*zombie = true;
+	for (int field = 3; tok && field < 22; field++)
+		tok = strtok_r(NULL, " ", &save);
+	return tok ? strtoull(tok, NULL, 10) : 0;
+}
+
+/* True unless the recorded holder is provably gone. */
+static bool mbox_holder_alive(const struct store *st, pid_t pid,
+                              uint64_t starttime, const char *boot_id)
+{
+	if (st->boot_id[0] && boot_id && strcmp(boot_id, st->boot_id) != 0)
+		return false;
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+		return false;
+	bool zombie;
+	uint64_t now = mbox_starttime(pid, &zombie);
+	if (zombie)
+		return false;
+	/* Unknown start times (no /proc) leave only kill()'s word. */
+	return !(now && starttime && now != starttime);
+}
+
+static enum store_status mbox_exists(struct store *st, uint64_t mailbox)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MBOX_EXISTS, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return store_fail(st, STORE_NOTFOUND, "mailbox %llu: not found",
+		                  (unsigned long long)mailbox);
+	return store_dberr(st, rc, "looking up a mailbox");
+}
+
+/* Unless the mailbox's lock row names a live holder: OK. */
+static enum store_status mbox_lock_free(struct store *st, uint64_t mailbox)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_LOCK_GET, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+	int rc = sqlite3_step(q);
+	bool alive = false;
+	pid_t pid = 0;
+	if (rc == SQLITE_ROW) {
+		pid = (pid_t)sqlite3_column_int64(q, 0);
+		alive = mbox_holder_alive(st, pid,
+		                          (uint64_t)sqlite3_column_int64(q, 1),
+		                          (const char *)sqlite3_column_text(q, 2));
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(st, rc, "reading a lock");
+	if (alive)
+		return store_fail(st, STORE_INUSE, "mailbox %llu: in use by "
+		                  "pid %ld", (unsigned long long)mailbox,
+		                  (long)pid);
+	return STORE_OK;
+}
+
+enum store_status store_mailbox_lock(struct store *st, uint64_t mailbox,
+                                     uint64_t *token)
+{
+	uint64_t tok = 0;
+	while (tok == 0)
+		if (getrandom(&tok, sizeof tok, 0) != sizeof tok)
+			return store_fail(st, STORE_TEMPFAIL, "getrandom: %s",
+			                  strerror(errno));
+	/* Not durable: a lock lost in a crash has no holder left anyway. */
+	enum store_status s = store_tx_begin(st, false);
+	if (s != STORE_OK)
+		return s;
+	if ((s = mbox_exists(st, mailbox)) != STORE_OK ||
+	    (s = mbox_lock_free(st, mailbox)) != STORE_OK) {
+		store_tx_rollback(st);
+		return s;
+	}
+	bool zombie;
+	sqlite3_stmt *q = store_stmt(st, ST_LOCK_PUT, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+	sqlite3_bind_int64(q, 2, (int64_t)getpid());
+	sqlite3_bind_int64(q, 3, (int64_t)mbox_starttime(getpid(), &zombie));
+	sqlite3_bind_text(q, 4, st->boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, (int64_t)tok);
+	sqlite3_bind_int64(q, 6, store_now());
+	if ((s = store_run(st, q, "taking a lock")) != STORE_OK)
+		return s;
+	if ((s = store_tx_commit(st)) != STORE_OK)
+		return s;
+	*token = tok;
+	return STORE_OK;
+}
+
+void store_mailbox_unlock(struct store *st, uint64_t mailbox, uint64_t token)
+{
+	/* A row left behind would keep a live process's mailbox INUSE until
+	 * it exits: retry busy failures (each waits the busy timeout). */
+	for (int tries = 0; tries < 3; tries++) {
+		enum store_status s = store_tx_begin(st, false);
+		sqlite3_stmt *q = NULL;
+		if (s == STORE_OK && (q = store_stmt(st, ST_LOCK_DEL, &s))) {
+			sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+			sqlite3_bind_int64(q, 2, (int64_t)token);
+			s = store_run(st, q, "releasing a lock");
+			if (s == STORE_OK)
+				s = store_tx_commit(st);
+		}
+		if (s != STORE_TEMPFAIL)
+			return;
+	}
+}
+
+enum store_status store_mailbox_list(struct store *st, uint64_t mailbox,
+                                     struct store_entry **entries, size_t *n)
+{
+	*entries = NULL;
+	*n = 0;
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_ENTRY_LIST, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+	struct store_entry *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct store_entry *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_entry *e = &v[len++];
+		e->id = (uint64_t)sqlite3_column_int64(q, 0);
+		e->size = (uint64_t)sqlite3_column_int64(q, 1);
+		snprintf(e->uidl, sizeof e->uidl, "%llu",
+		         (unsigned long long)e->id);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		if (rc == SQLITE_NOMEM)
+			return store_fail(st, STORE_TEMPFAIL, "out of memory");
+		return store_dberr(st, rc, "listing a mailbox");
+	}
+	*entries = v;
+	*n = len;
+	return STORE_OK;
+}
+
+/* Copies the chunks of msg covering [off, off + want) into buf. */
+static enum store_status mbox_copy(struct store *st, uint64_t msg,
+                                   uint64_t off, unsigned char *buf,
+                                   size_t want)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_CHUNK_READ, &s);
+	if (!q)
+		return s;
+	uint64_t first = off / CHUNK, last = (off + want - 1) / CHUNK;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	sqlite3_bind_int64(q, 2, (int64_t)first);
+	sqlite3_bind_int64(q, 3, (int64_t)last);
+	uint64_t expect = first, end = off + want, pos = off;
+	int rc;
+	/* One chunk in memory at a time, whatever want is. */
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
+		const unsigned char *data = sqlite3_column_blob(q, 1);
+		uint64_t dlen = (uint64_t)sqlite3_column_bytes(q, 1);
+		uint64_t cstart = seq * CHUNK;
+		uint64_t need = end < cstart + CHUNK ? end : cstart + CHUNK;
+		if (seq != expect || dlen > CHUNK || cstart + dlen < need)
+			break; /* a hole, a short or long chunk: damaged */
+		uint64_t to = end < cstart + dlen ? end : cstart + dlen;
+		memcpy(buf + (pos - off), data + (pos - cstart), to - pos);
+		pos = to;
+		expect++;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(st, rc, "reading a message");
+	if (pos != end)
+		return store_fail(st, STORE_PERMFAIL, "message %llu: damaged "
+		                  "at offset %llu", (unsigned long long)msg,
+		                  (unsigned long long)pos);
+	return STORE_OK;
+}
+
+enum store_status store_entry_read(struct store *st, uint64_t mailbox,
+                                   uint64_t entry, uint64_t offset, void *buf,
+                                   size_t len, size_t *got)
+{
+	*got = 0;
+	/* One snapshot: the entry cannot vanish between the two reads. */
+	enum store_status s = store_tx_read(st);
+	if (s != STORE_OK)
+		return s;
+	sqlite3_stmt *q = store_stmt(st, ST_ENTRY_GET, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)entry);
+	sqlite3_bind_int64(q, 2, (int64_t)mailbox);
+	int rc = sqlite3_step(q);
+	uint64_t msg = 0, size = 0;
+	if (rc == SQLITE_ROW) {
+		msg = (uint64_t)sqlite3_column_int64(q, 0);
+		size = (uint64_t)sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_DONE) {
+		store_tx_rollback(st);
+		return store_fail(st, STORE_NOTFOUND, "entry %llu: not in "
+		                  "mailbox %llu", (unsigned long long)entry,
+		                  (unsigned long long)mailbox);
+	}
+	if (rc != SQLITE_ROW)
+		return store_dberr(st, rc, "reading a message");
+	size_t want = 0;
+	if (offset < size)
+		want = size - offset < len ? (size_t)(size - offset) : len;
+	if (want > 0 && (s = mbox_copy(st, msg, offset, buf, want)) != STORE_OK) {
+		store_tx_rollback(st);
+		return s;
+	}
+	store_tx_rollback(st); /* a read: nothing to commit */
+	*got = want;
+	return STORE_OK;
+}
+
+enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
+                                        const uint64_t *entries, size_t n)
+{
+	if (n == 0)
+		return STORE_OK;
+	enum store_status s = store_tx_begin(st, true);
+	if (s != STORE_OK)
+		return s;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = store_stmt(st, ST_ENTRY_DEL, &s);
+		if (!q)
+			return s;
+		sqlite3_bind_int64(q, 1, (int64_t)entries[i]);
+		sqlite3_bind_int64(q, 2, (int64_t)mailbox);
+		/* RETURNING: the delete is done by the first step. */
+		int rc = sqlite3_step(q);
+		int64_t msg = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_dberr(st, rc, "expunging");
+		if (rc == SQLITE_DONE)
+			continue; /* not in this mailbox (any more) */
+		/* The last reference gone, the message (and its chunks, by
+		 * cascade) goes too. */
+		if (!(q = store_stmt(st, ST_MSG_UNREF, &s)))
+			return s;
+		sqlite3_bind_int64(q, 1, msg);
+		if ((s = store_run(st, q, "expunging")) != STORE_OK)
+			return s;
+	}
+	if ((s = store_tx_commit(st)) != STORE_OK)
+		return s;
+	store_vacuum_maybe(st);
+	return STORE_OK;
+}
+
+void store_vacuum_maybe(struct store *st)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_FREELIST, &s);
+	if (!q)
+		return;
+	int64_t free_pages = 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		free_pages = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	/* Free pages are reused by new mail anyway; give them back only
+	 * when many piled up (SD cards are small). Not durable: losing the
+	 * step in a crash loses nothing. */
+	if (free_pages < MBOX_FREELIST_MAX)
+		return;
+	char keep[sizeof st->err];
+	memcpy(keep, st->err, sizeof keep);
+	if (store_tx_begin(st, false) == STORE_OK &&
+	    store_exec(st, ST_VACUUM_INC) == STORE_OK)
+		(void)store_tx_commit(st);
+	memcpy(st->err, keep, sizeof keep);
+}

@@ -1,0 +1,185 @@
+/* The SQLite store's delivery path: pending messages are written as chunks
+ * in short unsynced transactions, then made visible to every recipient
+ * mailbox by one durable commit (store_msg_deliver). The FULL sync of that
+ * commit flushes the whole WAL, so it also covers the earlier appends'
+ * frames (PLATFORM.md: WAL + FULL = one sync per commit). */
+#include "store_sqlite_int.h"
+
+#include <string.h>
+
+/* Size of a pending message, or NOTFOUND (unknown, or already complete). */
+static enum store_status msg_pending_size(struct store *st, uint64_t msg,
+                                          uint64_t *size)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_PENDING, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*size = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE) {
+		store_tx_rollback(st);
+		return store_fail(st, STORE_NOTFOUND, "message %llu: not "
+		                  "pending", (unsigned long long)msg);
+	}
+	return store_dberr(st, rc, "looking up a message");
+}
+
+static enum store_status msg_new(struct store *st, uint64_t *msg)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_NEW, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, store_now());
+	if ((s = store_run(st, q, "creating a message")) != STORE_OK)
+		return s;
+	*msg = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+/* Appends n bytes to a message of *size bytes, inside the caller's
+ * transaction: fills the last partial chunk, then adds chunks. Pieces of
+ * STORE_CHUNK_SIZE at aligned sizes never rewrite a chunk. */
+static enum store_status msg_write(struct store *st, uint64_t msg,
+                                   uint64_t *size, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t off = *size;
+	enum store_status s;
+	while (n > 0) {
+		uint64_t seq = off / CHUNK, in = off % CHUNK;
+		size_t take = CHUNK - in < n ? (size_t)(CHUNK - in) : n;
+		sqlite3_stmt *q = store_stmt(st, in ? ST_CHUNK_EXTEND :
+		                             ST_CHUNK_ADD, &s);
+		if (!q)
+			return s;
+		sqlite3_bind_int64(q, 1, (int64_t)msg);
+		sqlite3_bind_int64(q, 2, (int64_t)seq);
+		/* STATIC: the caller's bytes stay put until the reset. */
+		sqlite3_bind_blob64(q, 3, b, take, SQLITE_STATIC);
+		if ((s = store_run(st, q, "writing a message")) != STORE_OK)
+			return s;
+		if (in && sqlite3_changes(st->db) != 1)
+			return store_fail(st, STORE_PERMFAIL, "message %llu: "
+			                  "chunk %llu missing",
+			                  (unsigned long long)msg,
+			                  (unsigned long long)seq);
+		b += take;
+		n -= take;
+		off += take;
+	}
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_SIZE, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	sqlite3_bind_int64(q, 2, (int64_t)off);
+	sqlite3_bind_int64(q, 3, store_now());
+	if ((s = store_run(st, q, "writing a message")) != STORE_OK)
+		return s;
+	*size = off;
+	return STORE_OK;
+}
+
+enum store_status store_msg_begin(struct store *st, uint64_t *msg)
+{
+	enum store_status s = store_tx_begin(st, false);
+	if (s != STORE_OK)
+		return s;
+	uint64_t id;
+	if ((s = msg_new(st, &id)) != STORE_OK)
+		return s;
+	if ((s = store_tx_commit(st)) != STORE_OK)
+		return s;
+	*msg = id;
+	return STORE_OK;
+}
+
+enum store_status store_msg_append(struct store *st, uint64_t msg,
+                                   const void *p, size_t n)
+{
+	if (n == 0)
+		return STORE_OK;
+	enum store_status s = store_tx_begin(st, false);
+	if (s != STORE_OK)
+		return s;
+	uint64_t size;
+	if ((s = msg_pending_size(st, msg, &size)) != STORE_OK ||
+	    (s = msg_write(st, msg, &size, p, n)) != STORE_OK) {
+		store_tx_rollback(st);
+		return s;
+	}
+	return store_tx_commit(st);
+}
+
+enum store_status store_msg_deliver(struct store *st, uint64_t *msg,
+                                    const void *p, size_t n,
+                                    const uint64_t *mailboxes, size_t nmbox)
+{
+	if (nmbox == 0)
+		return store_fail(st, STORE_INVALID, "no recipients");
+	enum store_status s = store_tx_begin(st, true);
+	if (s != STORE_OK)
+		return s;
+	uint64_t id = *msg, size = 0;
+	if (id == 0)
+		s = msg_new(st, &id);
+	else
+		s = msg_pending_size(st, id, &size);
+	if (s == STORE_OK)
+		s = msg_write(st, id, &size, p, n);
+	if (s != STORE_OK) {
+		store_tx_rollback(st);
+		return s;
+	}
+
+	sqlite3_stmt *q;
+	int added = 0;
+	for (size_t i = 0; i < nmbox; i++) {
+		if (!(q = store_stmt(st, ST_ENTRY_ADD, &s)))
+			return s;
+		sqlite3_bind_int64(q, 1, (int64_t)mailboxes[i]);
+		sqlite3_bind_int64(q, 2, (int64_t)id);
+		if ((s = store_run(st, q, "delivering")) != STORE_OK)
+			return s;
+		added += sqlite3_changes(st->db);
+	}
+	if (added == 0) {
+		store_tx_rollback(st);
+		return store_fail(st, STORE_NOTFOUND, "no recipient mailbox "
+		                  "exists any more");
+	}
+	if (!(q = store_stmt(st, ST_MSG_COMPLETE, &s)))
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)id);
+	sqlite3_bind_int64(q, 2, store_now());
+	if ((s = store_run(st, q, "delivering")) != STORE_OK)
+		return s;
+	/* The one durable step: COMMIT returns after the WAL is synced. */
+	if ((s = store_tx_commit(st)) != STORE_OK)
+		return s;
+	*msg = id;
+	return STORE_OK;
+}
+
+enum store_status store_msg_abort(struct store *st, uint64_t msg)
+{
+	/* Not durable: a pending message that survives a crash is
+	 * collected by the next init or open anyway. */
+	enum store_status s = store_tx_begin(st, false);
+	if (s != STORE_OK)
+		return s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_ABORT, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	if ((s = store_run(st, q, "aborting a message")) != STORE_OK)
+		return s;
+	return store_tx_commit(st);
+}

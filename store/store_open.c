@@ -1,0 +1,220 @@
+/* Connections to the SQLite store: open (daemons, CLI), init (creates or
+ * migrates, CLI only), close. */
+#include "store_sqlite_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Writers wait this long for the write lock before giving up (TEMPFAIL). */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* /proc/sys/kernel/random/boot_id: changes at every boot, so a lock row of
+ * an earlier boot is stale whatever its pid says. */
+static void store_read_boot_id(struct store *st)
+{
+	st->boot_id[0] = '\0';
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return;
+	if (fgets(st->boot_id, sizeof st->boot_id, f))
+		st->boot_id[strcspn(st->boot_id, "\r\n")] = '\0';
+	fclose(f);
+}
+
+enum store_status store_connect(const char *path, int flags, bool memory,
+                                struct store **out, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof *st);
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return STORE_TEMPFAIL;
+	}
+	/* NOMUTEX: a handle is used by one thread at a time (store.h);
+	 * NOFOLLOW: never write through a symlink planted as postlite.db. */
+	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(st->db);
+		free(st);
+		return store_status_of(rc) == STORE_TEMPFAIL ? STORE_TEMPFAIL
+		                                              : STORE_PERMFAIL;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* secure_delete: Debian builds it ON, which writes every deleted
+	 * byte twice; FAST still clears freed content when it costs no I/O.
+	 * auto_vacuum must precede the first table (a no-op afterwards). */
+	const char *pragmas = memory ?
+		"PRAGMA foreign_keys=ON; PRAGMA secure_delete=FAST;" :
+		"PRAGMA foreign_keys=ON; PRAGMA secure_delete=FAST;"
+		"PRAGMA auto_vacuum=INCREMENTAL; PRAGMA synchronous=FULL;";
+	char *msg = NULL;
+	rc = sqlite3_exec(st->db, pragmas, NULL, NULL, &msg);
+	if (rc == SQLITE_OK && !memory) {
+		/* WAL: readers never block the writer, and with FULL each
+		 * commit costs one sync. Persistent in the file. */
+		sqlite3_stmt *s = NULL;
+		rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1,
+		                        &s, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			const char *mode = (const char *)sqlite3_column_text(s, 0);
+			rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK
+			                                      : SQLITE_CANTOPEN;
+		}
+		sqlite3_finalize(s);
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: setting up: %s", path,
+		         msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		enum store_status s = store_status_of(rc);
+		sqlite3_close_v2(st->db);
+		free(st);
+		return s;
+	}
+	store_read_boot_id(st);
+	*out = st;
+	return STORE_OK;
+}
+
+static int store_db_path(const char *data_dir, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/postlite.db", data_dir);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+enum store_status store_open(const char *data_dir, struct store **out,
+                             char *err, size_t errlen)
+{
+	struct store *st;
+	enum store_status s;
+	*out = NULL;
+	if (strcmp(data_dir, ":memory:") == 0) {
+		s = store_connect(":memory:", SQLITE_OPEN_READWRITE |
+		                  SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY, true,
+		                  &st, err, errlen);
+		if (s != STORE_OK)
+			return s;
+		if ((s = schema_migrate(st)) != STORE_OK) {
+			snprintf(err, errlen, "%s", st->err);
+			store_close(st);
+			return s;
+		}
+		*out = st;
+		return STORE_OK;
+	}
+
+	char path[4096];
+	if (store_db_path(data_dir, path, sizeof path) != 0) {
+		snprintf(err, errlen, "%s: path too long", data_dir);
+		return STORE_PERMFAIL;
+	}
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no store here: run "
+			         "'postlite init' first", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return STORE_PERMFAIL;
+	}
+	s = store_connect(path, SQLITE_OPEN_READWRITE, false, &st, err, errlen);
+	if (s != STORE_OK)
+		return s;
+	if ((s = schema_check(st, path)) != STORE_OK) {
+		snprintf(err, errlen, "%s", st->err);
+		store_close(st);
+		return s;
+	}
+	/* Best effort: another process may hold the write lock; the next
+	 * open or init will clean up then. */
+	(void)schema_gc_pending(st, store_now() - STORE_PENDING_STALE);
+	st->err[0] = '\0';
+	*out = st;
+	return STORE_OK;
+}
+
+/* Creates data_dir (last component) with mode 0750 if it is missing. */
+static enum store_status store_mkdir(const char *data_dir, char *err,
+                                     size_t errlen)
+{
+	struct stat sb;
+	if (mkdir(data_dir, 0750) == 0) {
+		/* mkdir's mode went through the umask: make it exact. */
+		if (chmod(data_dir, 0750) == 0)
+			return STORE_OK;
+	} else if (errno == EEXIST && stat(data_dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return STORE_OK;
+		errno = ENOTDIR;
+	}
+	snprintf(err, errlen, "%s: %s", data_dir, strerror(errno));
+	return errno == ENOSPC || errno == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
+}
+
+enum store_status store_init(const char *data_dir, char *err, size_t errlen)
+{
+	if (strcmp(data_dir, ":memory:") == 0)
+		return STORE_OK; /* every open builds its own */
+	char path[4096];
+	if (store_db_path(data_dir, path, sizeof path) != 0) {
+		snprintf(err, errlen, "%s: path too long", data_dir);
+		return STORE_PERMFAIL;
+	}
+	enum store_status s = store_mkdir(data_dir, err, errlen);
+	if (s != STORE_OK)
+		return s;
+	/* 0660 files, so the group may later share the store. SQLite would
+	 * create the database 0644 & ~umask; an empty file is a fine new
+	 * database, so make it here. -wal and -shm copy its mode; the umask
+	 * covers anything else. An existing file keeps the mode its admin
+	 * gave it. */
+	mode_t old_umask = umask(007);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	              0660);
+	if (fd >= 0) {
+		(void)fchmod(fd, 0660);
+		close(fd);
+	} else if (errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		umask(old_umask);
+		return e == ENOSPC || e == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
+	}
+	struct store *st;
+	s = store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                  false, &st, err, errlen);
+	if (s == STORE_OK) {
+		s = schema_migrate(st);
+		if (s == STORE_OK)
+			s = schema_gc_pending(st, INT64_MAX);
+		if (s != STORE_OK)
+			snprintf(err, errlen, "%s: %s", path, st->err);
+		store_close(st);
+	}
+	umask(old_umask);
+	return s;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	store_tx_rollback(st);
+	for (size_t i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+const char *store_errmsg(const struct store *st)
+{
+	return st ? st->err : "no store";
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Runs the built `postlite` admin CLI (path in $POSTLITE_CLI) against a
+temporary config and data_dir, and checks exit codes, output and the files
+it leaves behind. Ends with "N passed, N failed"; exits 1 on any failure."""
+
+import os
+import pty
+import pwd
+import select
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+CLI = os.environ.get("POSTLITE_CLI", "build/store/postlite")
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}", file=sys.stderr)
+
+
+def write_config(tmp, user, data="data"):
+    path = os.path.join(tmp, f"postlite-{user}.conf")
+    with open(path, "w") as f:
+        f.write("[server]\n"
+                "hostname = mail.example.test\n"
+                f"data_dir = {os.path.join(tmp, data)}\n"
+                f"user = {user}\n")
+    return path
+
+
+def run(conf, *args, stdin=None):
+    argv = [CLI] + (["-c", conf] if conf else []) + list(args)
+    p = subprocess.run(argv, input=stdin, capture_output=True, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def expect(name, result, code, out=None, err=None):
+    rc, o, e = result
+    check(name + " exit", rc == code, f"rc={rc} want {code} stderr={e!r}")
+    if out is not None:
+        check(name + " stdout", o == out, f"{o!r} want {out!r}")
+    if err is not None:
+        check(name + " stderr", err in e, f"{e!r} lacks {err!r}")
+    if code != 0 and code != 2:
+        check(name + " one line", e.count("\n") == 1, repr(e))
+
+
+def run_tty(conf, args, answers):
+    """Runs the CLI on a pseudo-terminal, answering each password prompt."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(CLI, [CLI, "-c", conf] + args)
+    out = b""
+    pending = list(answers)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if pending and out.rstrip().endswith(b"password:"):
+            os.write(fd, pending.pop(0))
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="postlite-cli-")
+    conf = write_config(tmp, "postlite-no-such-user")
+    data = os.path.join(tmp, "data")
+    db = os.path.join(data, "postlite.db")
+
+    expect("no command", run(conf), 2)
+    expect("unknown command", run(conf, "frobnicate"), 2)
+    expect("unknown verb", run(conf, "domain", "frob"), 2)
+    expect("missing operand", run(conf, "domain", "add"), 2)
+    expect("extra operand", run(conf, "domain", "list", "x"), 2)
+    expect("version", run(None, "-V"), 0)
+    expect("missing config", run(os.path.join(tmp, "nope.conf"), "init"),
+           78)
+    bad = os.path.join(tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[server]\nno_such_key = 1\n")
+    expect("bad config", run(bad, "init"), 78, err="bad.conf:2")
+
+    expect("before init", run(conf, "domain", "list"), 1,
+           err="postlite init")
+    expect("init", run(conf, "init"), 0)
+    expect("init again", run(conf, "init"), 0)
+    check("data_dir mode", stat.S_IMODE(os.stat(data).st_mode) == 0o750)
+    check("db mode", stat.S_IMODE(os.stat(db).st_mode) == 0o660)
+
+    expect("domain add", run(conf, "domain", "add", "Example.ORG"), 0,
+           out="")
+    expect("domain add 2", run(conf, "domain", "add", "b.example"), 0)
+    expect("domain dup", run(conf, "domain", "add", "example.org."), 1,
+           err="postlite: domain example.org: already exists")
+    expect("domain bad", run(conf, "domain", "add", "no spaces"), 1,
+           err="malformed")
+    expect("domain list", run(conf, "domain", "list"), 0,
+           out="b.example\nexample.org\n")
+
+    pw = b"correct horse\n"
+    expect("user add", run(conf, "user", "add", "Alice@Example.org",
+                           "--password-stdin", stdin=pw), 0)
+    expect("user add opt first", run(conf, "user", "add", "--password-stdin",
+                                     "bob@example.org", stdin=b"pw\r\n"), 0)
+    expect("user add dup", run(conf, "user", "add", "alice@example.org",
+                               "--password-stdin", stdin=pw), 1,
+           err="already exists")
+    expect("user add empty", run(conf, "user", "add", "carol@example.org",
+                                 "--password-stdin", stdin=b"\n"), 1,
+           err="empty password")
+    expect("user add eof", run(conf, "user", "add", "carol@example.org",
+                               "--password-stdin", stdin=b""), 1)
+    expect("user add no tty", run(conf, "user", "add", "carol@example.org",
+                                  stdin=b"pw\n"), 2, err="--password-stdin")
+    expect("user add nonlocal", run(conf, "user", "add", "x@elsewhere.test",
+                                    "--password-stdin", stdin=pw), 1,
+           err="not a local domain")
+    expect("user add bad", run(conf, "user", "add", "not-an-address",
+                               "--password-stdin", stdin=pw), 1,
+           err="malformed")
+    expect("user list", run(conf, "user", "list"), 0,
+           out="alice@example.org\nbob@example.org\n")
+    expect("user passwd", run(conf, "user", "passwd", "bob@example.org",
+                              "--password-stdin", stdin=b"new\n"), 0)
+    expect("user passwd unknown", run(conf, "user", "passwd",
+                                      "eve@example.org", "--password-stdin",
+                                      stdin=b"new\n"), 1, err="not found")
+    expect("user disable", run(conf, "user", "disable", "bob@example.org"), 0)
+    expect("user enable", run(conf, "user", "enable", "bob@example.org"), 0)
+    expect("domain remove busy", run(conf, "domain", "remove",
+                                     "example.org"), 1, err="still has 2")
+    expect("user remove", run(conf, "user", "remove", "bob@example.org"), 0)
+    expect("user remove again", run(conf, "user", "remove",
+                                    "bob@example.org"), 1, err="not found")
+    expect("domain remove", run(conf, "domain", "remove", "b.example"), 0)
+    expect("domain remove gone", run(conf, "domain", "remove", "b.example"),
+           1, err="not found")
+
+    rc, out = run_tty(conf, ["user", "add", "tty@example.org"],
+                      [b"s3cret\n", b"s3cret\n"])
+    check("tty add", rc == 0, out)
+    check("tty no echo", "s3cret" not in out, out)
+    rc, out = run_tty(conf, ["user", "add", "tty2@example.org"],
+                      [b"one\n", b"two\n"])
+    check("tty mismatch", rc == 1 and "do not match" in out, out)
+
+    backup = os.path.join(tmp, "backup.db")
+    expect("backup", run(conf, "backup", backup), 0)
+    check("backup mode", stat.S_IMODE(os.stat(backup).st_mode) == 0o600)
+    con = sqlite3.connect(backup)
+    check("backup integrity",
+          con.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+    users = [r[0] for r in con.execute("SELECT address FROM users "
+                                       "ORDER BY address")]
+    check("backup users", users == ["alice@example.org", "tty@example.org"],
+          repr(users))
+    con.close()
+    expect("backup exists", run(conf, "backup", backup), 1,
+           err="already exists")
+
+    if os.geteuid() == 0:
+        # Unknown [server] user: files stay root's (documented).
+        check("root, no user: db root's", os.stat(db).st_uid == 0)
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            nobody = None
+        if nobody:
+            conf2 = write_config(tmp, "nobody", data="data2")
+            data2 = os.path.join(tmp, "data2")
+            expect("init as root", run(conf2, "init"), 0)
+            for path in (data2, os.path.join(data2, "postlite.db")):
+                st = os.stat(path)
+                check("chown " + path, st.st_uid == nobody.pw_uid and
+                      st.st_gid == nobody.pw_gid)
+            expect("domain add as root",
+                   run(conf2, "domain", "add", "example.org"), 0)
+            for name in os.listdir(data2):
+                st = os.stat(os.path.join(data2, name))
+                check("owned " + name, st.st_uid == nobody.pw_uid)
+
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,795 @@
+#!/usr/bin/env python3
+"""End-to-end test: real postlite daemons on free loopback ports, real clients.
+
+Sets up a temporary config, certificate and store with the admin CLI, starts
+postlite-smtpd and postlite-pop3d in the foreground, sends with smtplib to
+the port-25-style listener and fetches with poplib and with raw sockets over
+POP3S and over POP3 + STLS, comparing the message byte for byte.
+
+Environment: POSTLITE_SMTPD, POSTLITE_POP3D, POSTLITE_CLI (paths of the built
+programs; tests/meson.build sets them). POSTLITE_E2E_KEEP=1 keeps the
+temporary directory. Python standard library only.
+
+Prints "ok - NAME" or "not ok - NAME: reason" per check and exits non-zero if
+any failed (then with the tails of the daemons' logs).
+"""
+
+import os
+import poplib
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+HOSTNAME = "e2e.postlite.test"  # [server] hostname: must appear in Received:
+IO_TIMEOUT = 10                 # seconds, every socket operation
+START_TIMEOUT = 10              # seconds until the listeners accept
+STOP_TIMEOUT = 10               # seconds for exit after SIGTERM
+WATCHDOG = 55                   # seconds for the whole script
+
+USERS = {
+    "alice@example.test": "alice-Secret-1",
+    "bob@example.test": "bob-Secret-2",
+}
+ALICE = "alice@example.test"
+BOB = "bob@example.test"
+SENDER = "sender@remote.test"
+
+
+class Fatal(Exception):
+    """Setup failed: the remaining checks cannot run."""
+
+
+# ---- the messages ---------------------------------------------------------
+
+def message_one():
+    """The main message, CRLF line ends throughout, with every awkward line."""
+    long_line = b"L" + b"0123456789" * 98 + b"E"  # 982 octets
+    lines = [
+        b"From: Sender <sender@remote.test>",
+        b"To: alice@example.test, bob@example.test",
+        b"Subject: postlite e2e \xc3\xa9t\xc3\xa9",  # raw UTF-8 in a header
+        b"Message-ID: <e2e-1@remote.test>",
+        b"Date: Thu, 01 Jan 2026 00:00:00 +0000",
+        b"MIME-Version: 1.0",
+        b"Content-Type: text/plain; charset=utf-8",
+        b"Content-Transfer-Encoding: 8bit",
+        b"",
+        b".starts with one dot",
+        b"..starts with two dots",
+        b".",
+        b"...",
+        b". a dot and a space",
+        b" .space then dot",
+        b"",
+        b"",
+        b"Latin-1: caf\xe9 na\xefve \xa9 \xff\xfe end",
+        b"UTF-8: caf\xc3\xa9 na\xc3\xafve \xc2\xa9 \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+        b"tab\there and trailing space ",
+        long_line,
+        b"." + long_line[:900],
+        b"From the start of a line (mbox would mangle this)",
+        b"last line before a final dot line",
+        b".",
+    ]
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def message_two():
+    return (b"From: sender@remote.test\r\n"
+            b"To: alice@example.test\r\n"
+            b"Subject: second\r\n"
+            b"Message-ID: <e2e-2@remote.test>\r\n"
+            b"\r\n"
+            b"Second message, for alice only.\r\n"
+            b"..\r\n")
+
+
+def dot_stuff(data):
+    """RFC 1939 3: a line beginning with '.' is sent with another '.' first."""
+    return re.sub(rb"(?m)^\.", b"..", data)
+
+
+# ---- helpers ----------------------------------------------------------------
+
+def free_ports(n):
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def run(cmd, stdin=None, timeout=30):
+    p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    if p.returncode != 0:
+        raise Fatal("%s exited %d: %s" % (" ".join(cmd[3:]), p.returncode,
+                                          p.stderr.decode(errors="replace").strip()))
+    return p.stdout
+
+
+def tail(path, n=30):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+    return "\n".join(lines[-n:])
+
+
+class RawPOP3:
+    """A POP3 client over a raw socket that shows the exact octets."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    @classmethod
+    def connect(cls, port, ctx=None):
+        s = socket.create_connection((HOST, port), timeout=IO_TIMEOUT)
+        if ctx is not None:
+            s = ctx.wrap_socket(s, server_hostname=HOST)
+        r = cls(s)
+        greeting = r.line()
+        if not greeting.startswith(b"+OK"):
+            raise AssertionError("greeting %r" % greeting)
+        return r
+
+    def line(self):
+        deadline = time.monotonic() + IO_TIMEOUT
+        while b"\r\n" not in self.buf:
+            if time.monotonic() > deadline:
+                raise AssertionError("no line within %ds (have %r)" % (IO_TIMEOUT, self.buf[:200]))
+            if len(self.buf) > 100000:
+                raise AssertionError("line too long")
+            got = self.sock.recv(65536)
+            if not got:
+                raise AssertionError("connection closed (have %r)" % self.buf[:200])
+            self.buf += got
+        i = self.buf.index(b"\r\n") + 2
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def cmd(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+        return self.line()
+
+    def ok(self, text):
+        r = self.cmd(text)
+        if not r.startswith(b"+OK"):
+            shown = "PASS ..." if text.startswith("PASS") else text
+            raise AssertionError("%s -> %r" % (shown, r))
+        return r
+
+    def multi(self):
+        """The body of a multi-line response, exactly as sent, with the final '.' line."""
+        out = []
+        deadline = time.monotonic() + 3 * IO_TIMEOUT
+        while True:
+            if time.monotonic() > deadline:
+                raise AssertionError("multi-line response did not end")
+            line = self.line()
+            out.append(line)
+            if line == b".\r\n":
+                return b"".join(out)
+
+    def login(self, user):
+        self.ok("USER " + user)
+        self.ok("PASS " + USERS[user])
+
+    def upgrade(self, ctx):
+        if self.buf:
+            raise AssertionError("bytes after the STLS reply: %r" % self.buf)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=HOST)
+
+    def quit(self):
+        r = self.cmd("QUIT")
+        self.sock.close()
+        return r
+
+    def drop(self):
+        """Close without QUIT (and without a TLS close_notify)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+# ---- the test run -----------------------------------------------------------
+
+class E2E:
+    def __init__(self):
+        # Absolute, since the daemons run in the temporary directory.
+        self.smtpd, self.pop3d, self.cli = (
+            os.path.abspath(os.environ.get(n) or "/nonexistent")
+            for n in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"))
+        self.tmp = tempfile.mkdtemp(prefix="postlite-e2e-")
+        self.procs = {}
+        self.logs = {}
+        self.results = []
+        self.msg1 = message_one()
+        self.msg2 = message_two()
+        self.stored = {}  # (user, n) -> the exact message POP3 must return
+
+    # -- setup --
+
+    def setup(self):
+        for name in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"):
+            v = os.environ.get(name)
+            if not v or not os.access(v, os.X_OK):
+                raise Fatal("%s is not set to an executable (%r)" % (name, v))
+        t = self.tmp
+        self.cert = os.path.join(t, "cert.pem")
+        self.key = os.path.join(t, "key.pem")
+        p = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+             "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+             "-keyout", self.key, "-out", self.cert],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        if p.returncode != 0:
+            raise Fatal("openssl req failed: %s" % p.stdout.decode(errors="replace"))
+        os.chmod(self.key, 0o600)
+
+        # Started as root, the daemons drop to [server] user, which must not
+        # be root (pop3d refuses it): run as nobody then, and let nobody
+        # reach the store (the CLI creates data_dir and hands it over).
+        if os.geteuid() == 0:
+            self.user = "nobody"
+            os.chmod(t, 0o711)
+        else:
+            self.user = pwd.getpwuid(os.getuid()).pw_name
+
+        ports = free_ports(5)
+        self.smtp_port, sub_port, subs_port, self.pop3_port, self.pop3s_port = ports
+        self.ports = ports
+        self.conf = os.path.join(t, "postlite.conf")
+        with open(self.conf, "w") as f:
+            f.write("""# written by tests/integration/test_e2e.py
+[server]
+hostname = %s
+data_dir = %s
+user = %s
+
+[tls]
+cert = %s
+key = %s
+
+[smtp]
+listen = %s:%d
+submission = %s:%d
+submissions = %s:%d
+
+[pop3]
+listen = %s:%d
+pop3s = %s:%d
+""" % (HOSTNAME, os.path.join(t, "data"), self.user,
+       self.cert, self.key, HOST, self.smtp_port, HOST, sub_port, HOST, subs_port,
+       HOST, self.pop3_port, HOST, self.pop3s_port))
+
+        cli = [self.cli, "-c", self.conf]
+        run(cli + ["init"])
+        run(cli + ["domain", "add", "example.test"])
+        for user, pw in USERS.items():
+            run(cli + ["user", "add", user, "--password-stdin"], stdin=pw.encode() + b"\n")
+        users = run(cli + ["user", "list"]).decode(errors="replace")
+        for user in USERS:
+            if user not in users:
+                raise Fatal("user list does not show %s: %r" % (user, users))
+
+        self.ctx = ssl.create_default_context(cafile=self.cert)
+        # Python 3.13 turns on strict X.509 checks a test certificate need not pass.
+        self.ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+
+        for name, exe in (("smtpd", self.smtpd), ("pop3d", self.pop3d)):
+            log = os.path.join(t, name + ".log")
+            self.logs[name] = log
+            with open(log, "wb") as lf:
+                self.procs[name] = subprocess.Popen(
+                    [exe, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
+                    stdout=lf, stderr=subprocess.STDOUT, cwd=t)
+        deadline = time.monotonic() + START_TIMEOUT
+        waiting = set(ports)
+        while waiting:
+            for name, p in self.procs.items():
+                if p.poll() is not None:
+                    raise Fatal("%s exited with %d at start" % (name, p.returncode))
+            for port in list(waiting):
+                try:
+                    socket.create_connection((HOST, port), timeout=1).close()
+                    waiting.discard(port)
+                except OSError:
+                    pass
+            if waiting and time.monotonic() > deadline:
+                raise Fatal("ports %s do not accept after %ds" % (sorted(waiting), START_TIMEOUT))
+            if waiting:
+                time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM both daemons; returns {name: (exit code or None, reason)}."""
+        out = {}
+        for name, p in self.procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in self.procs.items():
+            try:
+                p.wait(timeout=STOP_TIMEOUT)
+                out[name] = p.returncode
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+                out[name] = None
+        self.procs = {}
+        return out
+
+    def kill_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.procs = {}
+
+    # -- bookkeeping --
+
+    def check(self, name, fn):
+        try:
+            fn()
+        except Fatal:
+            raise
+        except Exception as e:  # every failure is a result, not a crash
+            reason = "%s: %s" % (type(e).__name__, e) if not isinstance(e, AssertionError) else str(e)
+            reason = reason.replace("\n", " | ")
+            self.results.append((name, False))
+            print("not ok - %s: %s" % (name, reason), flush=True)
+        else:
+            self.results.append((name, True))
+            print("ok - %s" % name, flush=True)
+
+    # -- SMTP --
+
+    def smtp(self):
+        s = smtplib.SMTP(HOST, self.smtp_port, local_hostname="client.test",
+                         timeout=IO_TIMEOUT)
+        return s
+
+    def t_smtp_ehlo(self):
+        with self.smtp() as s:
+            code, msg = s.ehlo()
+            assert code == 250, "EHLO -> %d %r" % (code, msg)
+            code, msg = s.noop()
+            assert code == 250, "NOOP -> %d %r" % (code, msg)
+            code, msg = s.rset()
+            assert code == 250, "RSET -> %d %r" % (code, msg)
+
+    def t_smtp_send_two_recipients(self):
+        with self.smtp() as s:
+            s.ehlo()
+            opts = ["BODY=8BITMIME"] if s.has_extn("8bitmime") else []
+            refused = s.sendmail(SENDER, [ALICE, BOB], self.msg1, mail_options=opts)
+            assert not refused, "refused: %r" % refused
+
+    def t_smtp_unknown_user_550(self):
+        with self.smtp() as s:
+            try:
+                s.sendmail(SENDER, ["nobody@example.test"], self.msg2)
+            except smtplib.SMTPRecipientsRefused as e:
+                code, msg = e.recipients["nobody@example.test"]
+                assert code == 550, "RCPT unknown user -> %d %r, want 550" % (code, msg)
+            else:
+                raise AssertionError("unknown local user accepted")
+
+    def t_smtp_no_relay(self):
+        with self.smtp() as s:
+            try:
+                s.sendmail(SENDER, ["someone@elsewhere.example"], self.msg2)
+            except smtplib.SMTPRecipientsRefused as e:
+                code, msg = e.recipients["someone@elsewhere.example"]
+                assert 500 <= code <= 599, "RCPT non-local -> %d %r, want 5xx" % (code, msg)
+            else:
+                raise AssertionError("non-local recipient accepted: open relay")
+
+    def t_smtp_mixed_recipients(self):
+        """One good, one unknown recipient: the message reaches the good one."""
+        with self.smtp() as s:
+            refused = s.sendmail(SENDER, ["ghost@example.test", ALICE], self.msg2)
+            assert set(refused) == {"ghost@example.test"}, "refused: %r" % refused
+            assert refused["ghost@example.test"][0] == 550, "refused: %r" % refused
+
+    # -- POP3 helpers --
+
+    def expected(self, user, n):
+        """The message as first fetched (and checked) by the pop3s poplib
+        check; every other fetch must return exactly these octets."""
+        if (user, n) not in self.stored:
+            raise AssertionError("no reference copy of %s #%d (the pop3s poplib check failed)" % (user, n))
+        return self.stored[(user, n)]
+
+    def check_received(self, fetched, sent):
+        """fetched must be Received: header lines followed by exactly `sent`."""
+        assert fetched.endswith(sent), "fetched message does not end with the sent bytes (%d vs %d octets): %s" % (
+            len(fetched), len(sent), first_diff(fetched[-len(sent):] if len(fetched) >= len(sent) else fetched, sent))
+        prefix = fetched[:len(fetched) - len(sent)]
+        assert prefix.startswith(b"Received: from"), "message starts with %r" % fetched[:60]
+        assert prefix.endswith(b"\r\n"), "prefix %r" % prefix
+        for line in prefix[:-2].split(b"\r\n"):
+            assert line.startswith(b"Received:") or line[:1] in (b" ", b"\t"), \
+                "unexpected header line before the message: %r" % line
+            assert b"\n" not in line and b"\r" not in line, "bare CR/LF in %r" % line
+        assert HOSTNAME.encode() in prefix, "Received: does not name %s: %r" % (HOSTNAME, prefix)
+        return prefix
+
+    # -- POP3 checks --
+
+    def t_pop3_plaintext_login_refused(self):
+        r = RawPOP3.connect(self.pop3_port)
+        try:
+            resp = r.cmd("USER " + ALICE)
+            if resp.startswith(b"+OK"):
+                resp = r.cmd("PASS " + USERS[ALICE])
+                assert resp.startswith(b"-ERR"), "PASS before TLS -> %r" % resp
+            else:
+                assert resp.startswith(b"-ERR"), "USER before TLS -> %r" % resp
+            try:
+                resp = r.cmd("STAT")
+            except (AssertionError, OSError):
+                return  # closing the connection after the refusal is fine too
+            assert resp.startswith(b"-ERR"), "STAT after refused login -> %r" % resp
+        finally:
+            r.drop()
+
+    def t_pop3s_poplib_retr(self):
+        for user, want in ((ALICE, [self.msg1, self.msg2]), (BOB, [self.msg1])):
+            p = poplib.POP3_SSL(HOST, self.pop3s_port, context=self.ctx, timeout=IO_TIMEOUT)
+            try:
+                p.user(user)
+                p.pass_(USERS[user])
+                count, size = p.stat()
+                assert count == len(want), "%s: STAT says %d messages, want %d" % (user, count, len(want))
+                total = 0
+                for i, sent in enumerate(want, 1):
+                    resp, lines, octets = p.retr(i)
+                    fetched = b"\r\n".join(lines) + b"\r\n"
+                    self.check_received(fetched, sent)
+                    self.stored[(user, i)] = fetched
+                    total += len(fetched)
+                assert size == total, "%s: STAT size %d, messages total %d" % (user, size, total)
+            finally:
+                p.quit()
+
+    def t_pop3s_raw_retr(self):
+        self.raw_retr_all(lambda: RawPOP3.connect(self.pop3s_port, self.ctx))
+
+    def t_stls_poplib_retr(self):
+        p = poplib.POP3(HOST, self.pop3_port, timeout=IO_TIMEOUT)
+        try:
+            caps = p.capa()
+            assert "STLS" in caps, "CAPA before TLS lacks STLS: %r" % caps
+            p.stls(context=self.ctx)
+            p.user(ALICE)
+            p.pass_(USERS[ALICE])
+            for i in (1, 2):
+                resp, lines, octets = p.retr(i)
+                fetched = b"\r\n".join(lines) + b"\r\n"
+                want = self.expected(ALICE, i)
+                assert fetched == want, "message %d over STLS differs: %s" % (i, first_diff(fetched, want))
+        finally:
+            p.quit()
+
+    def t_stls_raw_retr(self):
+        def connect():
+            r = RawPOP3.connect(self.pop3_port)
+            r.ok("STLS")
+            r.upgrade(self.ctx)
+            return r
+        self.raw_retr_all(connect)
+
+    def raw_retr_all(self, connect):
+        for user, n in ((ALICE, 2), (BOB, 1)):
+            r = connect()
+            try:
+                r.login(user)
+                for i in range(1, n + 1):
+                    want = self.expected(user, i)
+                    head = r.ok("RETR %d" % i)
+                    body = r.multi()
+                    assert body == dot_stuff(want) + b".\r\n", \
+                        "%s RETR %d on the wire differs: %s" % (user, i, first_diff(body, dot_stuff(want) + b".\r\n"))
+                    m = re.match(rb"\+OK (\d+)", head)
+                    if m:  # RFC 1939 suggests the size; when given it must be right
+                        assert int(m.group(1)) == len(want), "RETR says %s octets, want %d" % (m.group(1), len(want))
+                r.ok("QUIT")
+            finally:
+                r.drop()
+
+    def t_pop3_list_size(self):
+        r = RawPOP3.connect(self.pop3s_port, self.ctx)
+        try:
+            r.login(ALICE)
+            body = r.multi() if r.ok("LIST") else b""
+            got = [tuple(map(int, l.split())) for l in body.split(b"\r\n")[:-2]]
+            want = [(i, len(self.expected(ALICE, i))) for i in (1, 2)]
+            assert got == want, "LIST %r, want %r" % (got, want)
+            for i, size in want:
+                resp = r.ok("LIST %d" % i)
+                assert resp == b"+OK %d %d\r\n" % (i, size), "LIST %d -> %r, want size %d" % (i, resp, size)
+            resp = r.cmd("LIST 3")
+            assert resp.startswith(b"-ERR"), "LIST 3 (no such message) -> %r" % resp
+            resp = r.ok("STAT")
+            assert resp == b"+OK 2 %d\r\n" % sum(s for _, s in want), "STAT -> %r" % resp
+            r.ok("QUIT")
+        finally:
+            r.drop()
+
+    def t_pop3_top(self):
+        r = RawPOP3.connect(self.pop3s_port, self.ctx)
+        try:
+            r.login(ALICE)
+            want = self.expected(ALICE, 1)
+            head, _, body = want.partition(b"\r\n\r\n")
+            r.ok("TOP 1 0")
+            got = r.multi()
+            expect = dot_stuff(head + b"\r\n\r\n") + b".\r\n"
+            assert got == expect, "TOP 1 0: %s" % first_diff(got, expect)
+            r.ok("TOP 1 3")
+            got = r.multi()
+            first3 = b"".join(l + b"\r\n" for l in body.split(b"\r\n")[:3])
+            expect = dot_stuff(head + b"\r\n\r\n" + first3) + b".\r\n"
+            assert got == expect, "TOP 1 3: %s" % first_diff(got, expect)
+            r.ok("QUIT")
+        finally:
+            r.drop()
+
+    def uidls(self, user):
+        r = RawPOP3.connect(self.pop3s_port, self.ctx)
+        try:
+            r.login(user)
+            r.ok("UIDL")
+            lines = r.multi().split(b"\r\n")[:-2]
+            out = {}
+            for l in lines:
+                n, uid = l.split(b" ", 1)
+                out[int(n)] = uid
+            one = r.ok("UIDL 1")
+            assert one == b"+OK 1 " + out[1] + b"\r\n", "UIDL 1 -> %r vs %r" % (one, out[1])
+            r.ok("QUIT")
+            return out
+        finally:
+            r.drop()
+
+    def t_pop3_uidl_stable(self):
+        a = self.uidls(ALICE)
+        b = self.uidls(ALICE)
+        assert a == b, "UIDL changed between sessions: %r then %r" % (a, b)
+        assert sorted(a) == [1, 2], "UIDL lists %r" % a
+        assert len(set(a.values())) == 2, "UIDLs not unique: %r" % a
+        for uid in a.values():
+            assert 1 <= len(uid) <= 70 and all(0x21 <= c <= 0x7e for c in uid), "bad UIDL %r (RFC 1939 7)" % uid
+        self.alice_uidl = a
+
+    def t_pop3_in_use(self):
+        first = RawPOP3.connect(self.pop3s_port, self.ctx)
+        try:
+            first.login(ALICE)
+            second = RawPOP3.connect(self.pop3s_port, self.ctx)
+            try:
+                second.ok("USER " + ALICE)
+                resp = second.cmd("PASS " + USERS[ALICE])
+                assert resp.startswith(b"-ERR [IN-USE]"), "second login -> %r, want -ERR [IN-USE]" % resp
+            finally:
+                second.drop()
+            first.ok("QUIT")
+        finally:
+            first.drop()
+        # After QUIT the lock is free again.
+        again = RawPOP3.connect(self.pop3s_port, self.ctx)
+        try:
+            again.login(ALICE)
+            again.ok("QUIT")
+        finally:
+            again.drop()
+
+    def login_retrying(self, user):
+        """Logs in; a drop is noticed by the server asynchronously, so allow
+        [IN-USE] for up to 3 s after one."""
+        deadline = time.monotonic() + 3
+        while True:
+            r = RawPOP3.connect(self.pop3s_port, self.ctx)
+            r.ok("USER " + user)
+            resp = r.cmd("PASS " + USERS[user])
+            if resp.startswith(b"+OK"):
+                return r
+            r.drop()
+            if not resp.startswith(b"-ERR [IN-USE]") or time.monotonic() > deadline:
+                raise AssertionError("login -> %r" % resp)
+            time.sleep(0.1)
+
+    def t_pop3_dele_drop_keeps(self):
+        r = RawPOP3.connect(self.pop3s_port, self.ctx)
+        r.login(ALICE)
+        r.ok("DELE 1")
+        resp = r.cmd("RETR 1")
+        assert resp.startswith(b"-ERR"), "RETR of a deleted message -> %r" % resp
+        r.drop()  # no QUIT: nothing may be deleted
+        r = self.login_retrying(ALICE)
+        try:
+            resp = r.ok("STAT")
+            assert resp.startswith(b"+OK 2 "), "after DELE + drop: STAT -> %r" % resp
+            # RSET undoes a DELE within the session too.
+            r.ok("DELE 2")
+            r.ok("RSET")
+            resp = r.ok("STAT")
+            assert resp.startswith(b"+OK 2 "), "after DELE + RSET: STAT -> %r" % resp
+            r.ok("QUIT")
+        finally:
+            r.drop()
+
+    def t_pop3_dele_quit_removes(self):
+        r = self.login_retrying(ALICE)
+        try:
+            r.ok("DELE 1")
+            r.ok("QUIT")
+        finally:
+            r.drop()
+        r = self.login_retrying(ALICE)
+        try:
+            want = self.expected(ALICE, 2)
+            resp = r.ok("STAT")
+            assert resp == b"+OK 1 %d\r\n" % len(want), "after DELE 1 + QUIT: STAT -> %r" % resp
+            r.ok("RETR 1")
+            body = r.multi()
+            assert body == dot_stuff(want) + b".\r\n", "remaining message: %s" % first_diff(body, dot_stuff(want) + b".\r\n")
+            resp = r.ok("UIDL 1")
+            old = getattr(self, "alice_uidl", {}).get(2)
+            if old is not None:
+                assert resp == b"+OK 1 " + old + b"\r\n", "UIDL of the kept message changed: %r, was %r" % (resp, old)
+            r.ok("QUIT")
+        finally:
+            r.drop()
+        # bob's reference to the shared message is untouched.
+        r = self.login_retrying(BOB)
+        try:
+            want = self.expected(BOB, 1)
+            resp = r.ok("STAT")
+            assert resp == b"+OK 1 %d\r\n" % len(want), "bob: STAT -> %r" % resp
+            r.ok("RETR 1")
+            body = r.multi()
+            assert body == dot_stuff(want) + b".\r\n", "bob's copy: %s" % first_diff(body, dot_stuff(want) + b".\r\n")
+            r.ok("QUIT")
+        finally:
+            r.drop()
+
+    def t_stls_discards_pipelined(self):
+        """Bytes sent after STLS before the handshake must never be executed
+        (RFC 2595 / the STARTTLS injection class of bugs)."""
+        s = socket.create_connection((HOST, self.pop3_port), timeout=IO_TIMEOUT)
+        r = RawPOP3(s)
+        try:
+            r.line()
+            s.sendall(b"STLS\r\nUSER " + ALICE.encode() + b"\r\n")
+            resp = r.line()
+            if resp.startswith(b"-ERR"):
+                return  # refusing STLS with bytes after it is also correct
+            assert resp.startswith(b"+OK"), "STLS -> %r" % resp
+            assert not r.buf, "plaintext after +OK to STLS: %r" % r.buf
+            r.sock = self.ctx.wrap_socket(s, server_hostname=HOST)
+            # Had the injected USER run, this PASS would log in (or its +OK
+            # would arrive first): only one -ERR is right.
+            resp = r.cmd("PASS " + USERS[ALICE])
+            assert resp.startswith(b"-ERR"), "first reply after the handshake to PASS: %r (the injected USER ran)" % resp
+            resp = r.cmd("STAT")
+            assert resp.startswith(b"-ERR"), "STAT -> %r: logged in through the injected USER" % resp
+        finally:
+            r.drop()
+
+    # -- shutdown --
+
+    def t_sigterm_exit_0(self):
+        codes = self.stop()
+        bad = {k: v for k, v in codes.items() if v != 0}
+        assert not bad, "exit codes after SIGTERM (None = still running after %ds): %r" % (STOP_TIMEOUT, bad)
+
+    def t_no_sanitizer_reports(self):
+        pat = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer)")
+        for name, log in self.logs.items():
+            with open(log, "rb") as f:
+                text = f.read().decode(errors="replace")
+            m = pat.search(text)
+            assert not m, "%s log has a sanitizer report: %s" % (name, text[m.start():m.start() + 300])
+
+    # -- driver --
+
+    def main(self):
+        def watchdog(signum, frame):
+            raise Fatal("watchdog: the test took more than %d s" % WATCHDOG)
+        signal.signal(signal.SIGALRM, watchdog)
+        signal.alarm(WATCHDOG)
+        checks = [
+            ("smtp: EHLO, NOOP, RSET", self.t_smtp_ehlo),
+            ("smtp: message to alice and bob accepted", self.t_smtp_send_two_recipients),
+            ("smtp: unknown local user refused with 550 at RCPT", self.t_smtp_unknown_user_550),
+            ("smtp: non-local domain refused with 5xx (no relay)", self.t_smtp_no_relay),
+            ("smtp: good + unknown recipient delivers to the good one", self.t_smtp_mixed_recipients),
+            ("pop3: USER/PASS refused before TLS", self.t_pop3_plaintext_login_refused),
+            ("pop3s (poplib): both mailboxes hold Received: + the sent bytes", self.t_pop3s_poplib_retr),
+            ("pop3s (raw): RETR octets exact, dot-stuffed", self.t_pop3s_raw_retr),
+            ("pop3+stls (poplib): CAPA has STLS, RETR identical", self.t_stls_poplib_retr),
+            ("pop3+stls (raw): RETR octets exact, dot-stuffed", self.t_stls_raw_retr),
+            ("pop3+stls: pipelined bytes after STLS discarded", self.t_stls_discards_pipelined),
+            ("pop3: LIST/STAT sizes equal the message octets", self.t_pop3_list_size),
+            ("pop3: TOP", self.t_pop3_top),
+            ("pop3: UIDL stable across sessions", self.t_pop3_uidl_stable),
+            ("pop3: second login to a mailbox gets -ERR [IN-USE]", self.t_pop3_in_use),
+            ("pop3: DELE + dropped connection deletes nothing", self.t_pop3_dele_drop_keeps),
+            ("pop3: DELE + QUIT removes alice's copy only", self.t_pop3_dele_quit_removes),
+            ("daemons exit 0 on SIGTERM", self.t_sigterm_exit_0),
+            ("no sanitizer reports in the daemon logs", self.t_no_sanitizer_reports),
+        ]
+        try:
+            try:
+                self.setup()
+                self.results.append(("setup", True))
+                print("ok - setup: config, store, users, daemons up", flush=True)
+            except Exception as e:
+                self.results.append(("setup", False))
+                print("not ok - setup: %s" % e, flush=True)
+                return self.finish()
+            for name, fn in checks:
+                self.check(name, fn)
+        except Fatal as e:  # the watchdog
+            self.results.append(("watchdog", False))
+            print("not ok - %s" % e, flush=True)
+        finally:
+            signal.alarm(0)
+            self.kill_all()
+        return self.finish()
+
+    def finish(self):
+        self.kill_all()
+        failed = [n for n, ok in self.results if not ok]
+        passed = len(self.results) - len(failed)
+        if failed:
+            for name, log in sorted(self.logs.items()):
+                print("--- last lines of %s (%s)" % (name, log))
+                print(tail(log))
+        keep = os.environ.get("POSTLITE_E2E_KEEP") == "1"
+        if keep:
+            print("# kept %s" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        print("# e2e: %d passed, %d failed" % (passed, len(failed)))
+        return 1 if failed else 0
+
+
+def first_diff(a, b):
+    """Where two byte strings first differ, with some context."""
+    if a == b:
+        return "identical"
+    n = min(len(a), len(b))
+    i = next((k for k in range(n) if a[k] != b[k]), n)
+    lo = max(0, i - 40)
+    return "lengths %d/%d, first difference at octet %d: got %r want %r" % (
+        len(a), len(b), i, a[lo:i + 40], b[lo:i + 40])
+
+
+if __name__ == "__main__":
+    sys.exit(E2E().main())

@@ -1,0 +1,89 @@
+/* buf: limits, growth, consume, printf. */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "t.h"
+
+static void test_limits(void)
+{
+	struct buf b;
+	buf_init(&b, 10);
+	CHECK_INT(buf_room(&b), 10);
+	CHECK_INT(buf_append(&b, "hello", 5), 0);
+	CHECK_INT(buf_append(&b, "world", 5), 0);
+	CHECK_MEM(b.data, b.len, "helloworld");
+	/* Exactly at max: one more byte fails and changes nothing. */
+	CHECK_INT(buf_append(&b, "!", 1), -1);
+	CHECK_INT(b.len, 10);
+	CHECK_INT(buf_room(&b), 0);
+	CHECK(buf_reserve(&b, 1) == NULL);
+	CHECK_INT(buf_append(&b, "", 0), 0);
+	buf_free(&b);
+	CHECK(b.data == NULL);
+	CHECK_INT(b.len, 0);
+	CHECK_INT(b.max, 10);
+}
+
+static void test_consume(void)
+{
+	struct buf b;
+	buf_init(&b, 64);
+	buf_puts(&b, "abcdef");
+	buf_consume(&b, 2);
+	CHECK_MEM(b.data, b.len, "cdef");
+	buf_consume(&b, 100);
+	CHECK_INT(b.len, 0);
+	buf_puts(&b, "xy");
+	CHECK_MEM(b.data, b.len, "xy");
+	buf_reset(&b);
+	CHECK_INT(b.len, 0);
+	buf_free(&b);
+}
+
+static void test_printf(void)
+{
+	struct buf b;
+	buf_init(&b, 16);
+	CHECK_INT(buf_printf(&b, "%d-%s", 42, "ok"), 0);
+	CHECK_MEM(b.data, b.len, "42-ok");
+	/* 11 more bytes would fit, but not with vsnprintf's NUL; and 12
+	 * do not fit at all: the buffer stays unchanged. */
+	CHECK_INT(buf_printf(&b, "%s", "0123456789ab"), -1);
+	CHECK_MEM(b.data, b.len, "42-ok");
+	CHECK_INT(buf_printf(&b, "%s", "0123456789"), 0);
+	CHECK_INT(b.len, 15);
+	buf_free(&b);
+}
+
+static void test_growth(void)
+{
+	/* Many small appends up to a large max; content survives reallocs. */
+	struct buf b;
+	buf_init(&b, 100000);
+	for (int i = 0; i < 10000; i++) {
+		char c = (char)('a' + i % 26);
+		if (buf_append(&b, &c, 1) != 0)
+			break;
+	}
+	CHECK_INT(b.len, 10000);
+	int bad = 0;
+	for (int i = 0; i < 10000; i++)
+		bad += b.data[i] != (char)('a' + i % 26);
+	CHECK_INT(bad, 0);
+	CHECK(b.cap <= b.max);
+	char *p = buf_reserve(&b, 90000);
+	CHECK(p != NULL);
+	CHECK(buf_reserve(&b, 90001) == NULL);
+	buf_commit(&b, 5);
+	CHECK_INT(b.len, 10005);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	test_limits();
+	test_consume();
+	test_printf();
+	test_growth();
+	return t_done("buf");
+}
