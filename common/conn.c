@@ -422,7 +422,10 @@ void conn_close(struct conn *c)
 
 void conn_resume(struct conn *c)
 {
-	if (!c->dead)
+	/* From inside input() there is nothing to resume: conn_process goes
+	 * on when input returns. Marking the connection dirty there would
+	 * make a session waiting for the rest of a line spin. */
+	if (!c->dead && !c->in_input)
 		server_mark_dirty(c->srv, c);
 }
 

@@ -1,11 +1,54 @@
 #include "daemon.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "postlite_build.h"
+
+static char daemon_name[64] = "postlite";
+
+void daemon_die(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", daemon_name, msg);
+	exit(1);
+}
+
+void daemon_drop_privileges(const struct config *cfg)
+{
+	if (geteuid() != 0 && getuid() != 0)
+		return;
+	const char *user = cfg->server.user;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw)
+		daemon_die("[server] user %s: %s", user,
+		           errno ? strerror(errno) : "no such user");
+	if (pw->pw_uid == 0)
+		daemon_die("[server] user %s is root: refusing to run as root",
+		           user);
+	/* Order matters: groups and gid while still allowed to change them,
+	 * the uid last. Every thread follows (glibc's setxid broadcast). */
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		daemon_die("cannot switch to user %s: %s", user,
+		           strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 ||
+	    geteuid() == 0)
+		daemon_die("could regain root after switching to %s", user);
+	log_info(NULL, "running as %s (uid %u)", user, (unsigned)pw->pw_uid);
+}
 
 static void usage(const char *ident)
 {
@@ -42,6 +85,7 @@ struct config *daemon_setup(int argc, char **argv, const char *ident,
 		exit(DAEMON_EXIT_USAGE);
 	}
 
+	snprintf(daemon_name, sizeof daemon_name, "postlite-%s", ident);
 	char err[512];
 	struct config *cfg;
 	if (config_load(args->config_path, &cfg, err, sizeof err) != 0) {
@@ -49,8 +93,6 @@ struct config *daemon_setup(int argc, char **argv, const char *ident,
 		exit(DAEMON_EXIT_CONFIG);
 	}
 
-	char name[64];
-	snprintf(name, sizeof name, "postlite-%s", ident);
-	log_init(name, args->foreground);
+	log_init(daemon_name, args->foreground);
 	return cfg;
 }

@@ -18,6 +18,16 @@ struct daemon_args {
 struct config *daemon_setup(int argc, char **argv, const char *ident,
                             struct daemon_args *args);
 
+/* Prints "postlite-IDENT: message" on stderr and exits 1. */
+void daemon_die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* DESIGN.md: started as root, a daemon binds its listeners and reads its
+ * key, then runs as [server] user. Switches groups, gid and uid, checks
+ * that root cannot be regained and dies otherwise. Does nothing when not
+ * started as root. A [server] user that is root itself is refused. */
+void daemon_drop_privileges(const struct config *cfg);
+
 #define DAEMON_EXIT_USAGE 2
 #define DAEMON_EXIT_CONFIG 78
 

@@ -22,8 +22,9 @@ struct session_io {
 	int (*starttls)(void *ctx);
 	/* Sends queued output, then closes. No callbacks but closed follow. */
 	void (*close)(void *ctx);
-	/* The session consumed input (or finished a job): read more / call
-	 * input again if bytes are waiting. */
+	/* A job finished or output drained: read more, and call input again
+	 * on the next loop turn if bytes are waiting. Ignored when called
+	 * from inside input itself (the layer goes on after input returns). */
 	void (*resume)(void *ctx);
 	/* "TLSv1.3 TLS1-3-AES-128-GCM-SHA256"-style text, or NULL before TLS. */
 	const char *(*tls_desc)(void *ctx);

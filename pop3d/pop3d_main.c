@@ -1,20 +1,15 @@
 /* postlite-pop3d: POP3 on the `listen` addresses (STLS) and on the `pop3s`
  * addresses (implicit TLS, RFC 8314). Wiring only: the protocol is in
  * pop3_session.c, the I/O in common/conn.h, the mailboxes in store/. */
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
 #include "pop3_session.h"
-#include "store.h"
+#include "store_worker.h"
 #include "workq.h"
 
 struct pop3d_ctx {
@@ -27,19 +22,6 @@ struct pop3d_listener {
 	struct pop3d_ctx *ctx;
 	bool implicit_tls;
 };
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("postlite-pop3d: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 /* ---- conn_handler: the I/O layer calls these on the loop thread ------ */
 
@@ -100,49 +82,6 @@ static const struct conn_handler pop3d_handler = {
 	.closed = pop3d_closed,
 };
 
-/* ---- worker threads: one store connection each (STYLE 10) ------------ */
-
-static void *store_thread_init(void *arg)
-{
-	struct store *st;
-	char err[256];
-
-	if (store_open(arg, &st, err, sizeof err) != STORE_OK) {
-		/* Jobs on this thread then fail with [SYS/TEMP]. */
-		log_err(NULL, "store open failed: %s", err);
-		return NULL;
-	}
-	return st;
-}
-
-static void store_thread_fini(void *wctx)
-{
-	if (wctx)
-		store_close(wctx);
-}
-
-/* DESIGN.md: bind as root, then run as [server] user. Belongs in
- * common/daemon.c once smtpd needs the same. */
-static void drop_privileges(const char *user)
-{
-	if (geteuid() != 0)
-		return;
-	errno = 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw)
-		die("user %s: %s", user, errno ? strerror(errno) : "no such user");
-	if (pw->pw_uid == 0) {
-		log_warn(NULL, "[server] user %s is root: not dropping "
-		               "privileges", user);
-		return;
-	}
-	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
-		die("cannot switch to user %s: %s", user, strerror(errno));
-	if (setuid(0) == 0)
-		die("cannot drop root privileges");
-}
-
 static void listen_or_die(struct server *srv, const char *name,
                           const struct listen_list *addrs, bool implicit,
                           struct pop3d_listener *l,
@@ -153,10 +92,10 @@ static void listen_or_die(struct server *srv, const char *name,
 	if (addrs->n == 0)
 		return;
 	if (implicit && !server_has_tls(srv))
-		die("[pop3] %s needs [tls] cert and key", name);
+		daemon_die("[pop3] %s needs [tls] cert and key", name);
 	if (server_listen(srv, name, addrs, implicit, &pop3d_handler, l, lim,
 	                  err, sizeof err) != 0)
-		die("%s", err);
+		daemon_die("%s", err);
 }
 
 int main(int argc, char **argv)
@@ -166,14 +105,14 @@ int main(int argc, char **argv)
 	char err[256];
 
 	if (cfg->pop3.listen.n == 0 && cfg->pop3.pop3s.n == 0)
-		die("%s: [pop3] has no listen or pop3s address", cfg->path);
+		daemon_die("%s: [pop3] has no listen or pop3s address", cfg->path);
 	struct server *srv = server_new("pop3d");
 	if (!srv)
-		die("out of memory");
+		daemon_die("out of memory");
 	if (cfg->tls.cert &&
 	    server_tls_load(srv, cfg->tls.cert, cfg->tls.key, err,
 	                    sizeof err) != 0)
-		die("%s", err);
+		daemon_die("%s", err);
 
 	struct pop3d_ctx ctx = { .cfg = cfg, .srv = srv };
 	struct pop3d_listener plain = { &ctx, false }, tls = { &ctx, true };
@@ -186,29 +125,24 @@ int main(int argc, char **argv)
 	};
 	listen_or_die(srv, "pop3", &cfg->pop3.listen, false, &plain, &lim);
 	listen_or_die(srv, "pop3s", &cfg->pop3.pop3s, true, &tls, &lim);
-	drop_privileges(cfg->server.user);
+	daemon_drop_privileges(cfg);
 
 	/* Refuse to start on a missing store rather than fail every login. */
-	struct store *st;
-	if (store_open(cfg->server.data_dir, &st, err, sizeof err) != STORE_OK)
-		die("cannot open the store in %s: %s (run postlite init)",
-		    cfg->server.data_dir, err);
-	store_close(st);
+	if (store_worker_check(cfg->server.data_dir, err, sizeof err) != 0)
+		daemon_die("%s", err);
 
 	/* Password hashing has its own threads so a burst of logins never
 	 * delays a RETR or a QUIT commit (STYLE 10). */
-	struct workq *auth = workq_new(srv, "auth", 2, store_thread_init,
-	                               store_thread_fini, cfg->server.data_dir);
-	struct workq *store = workq_new(srv, "store", 2, store_thread_init,
-	                                store_thread_fini, cfg->server.data_dir);
+	struct workq *auth = workq_new(srv, "auth", 2, store_worker_open,
+	                               store_worker_close, cfg->server.data_dir);
+	struct workq *store = workq_new(srv, "store", 2, store_worker_open,
+	                                store_worker_close, cfg->server.data_dir);
 	if (!auth || !store)
-		die("cannot start worker threads");
+		daemon_die("cannot start worker threads");
 	ctx.auth_runner = workq_runner(auth);
 	ctx.store_runner = workq_runner(store);
 
-	log_info(NULL, "started");
 	int rc = server_run(srv);
-	log_info(NULL, "stopped");
 
 	workq_free(store);
 	workq_free(auth);

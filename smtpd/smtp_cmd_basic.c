@@ -15,7 +15,7 @@ static bool smtp_greet(struct smtp_session *s, const struct smtp_cmd *c,
 	char esc[80];
 
 	if (!smtp_parse_helo(c->arg.p, c->arg.len)) {
-		log_info(s->peer->sid, "bad helo=\"%s\"",
+		log_info(s->sid, "bad helo=\"%s\"",
 		         log_escape(esc, sizeof esc, c->arg.p, c->arg.len));
 		smtp_reply(s, "501 5.5.4 Syntax: %s hostname",
 		           esmtp ? "EHLO" : "HELO");
@@ -26,7 +26,7 @@ static bool smtp_greet(struct smtp_session *s, const struct smtp_cmd *c,
 	s->helo[c->arg.len] = '\0';
 	s->esmtp = esmtp;
 	s->state = SMTP_STATE_READY;
-	log_info(s->peer->sid, "%s=%s", esmtp ? "ehlo" : "helo", s->helo);
+	log_info(s->sid, "%s=%s", esmtp ? "ehlo" : "helo", s->helo);
 	return true;
 }
 
@@ -119,7 +119,7 @@ void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 	if (s->io->starttls(s->io_ctx) != 0) {
 		/* tls_available said yes: the layer disagrees. The client
 		 * already has its 220, so the only safe move is to hang up. */
-		log_err(s->peer->sid, "starttls failed to start");
+		log_err(s->sid, "starttls failed to start");
 		s->tls_pending = false;
 		smtp_close(s);
 	}
@@ -129,7 +129,7 @@ void smtp_cmd_http(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	/* A browser or proxy probe (or a cross-protocol attack): answer
 	 * once, in a way an HTTP client shows as an error, and hang up. */
-	log_info(s->peer->sid, "http request, closing");
+	log_info(s->sid, "http request, closing");
 	smtp_reply(s, "500 5.5.1 This is an SMTP server, not HTTP");
 	smtp_close(s);
 }

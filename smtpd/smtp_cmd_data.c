@@ -85,7 +85,7 @@ void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	/* Queue id: the session id (unique per process start) and a
 	 * per-session count; it ties the log, the header and the reply. */
-	snprintf(t->id, sizeof t->id, "%s.%u", s->peer->sid, ++s->ntxn);
+	snprintf(t->id, sizeof t->id, "%s.%u", s->sid, ++s->ntxn);
 	smtp_data_init(&t->dec, s->cfg.max_message_size);
 	t->in_data = true;
 	t->discard = false;
@@ -109,21 +109,21 @@ static void smtp_data_reply(struct smtp_session *s)
 
 	if (f & SMTP_DATA_BAD_BYTES) {
 		/* RFC 5321 2.3.8 / 4.1.1.4: SMTP smuggling defence. */
-		log_info(s->peer->sid, "refused id=%s bare_lf=%d bare_cr=%d "
+		log_info(s->sid, "refused id=%s bare_lf=%d bare_cr=%d "
 		         "nul=%d", t->id, !!(f & SMTP_DATA_BARE_LF),
 		         !!(f & SMTP_DATA_BARE_CR), !!(f & SMTP_DATA_NUL));
 		smtp_reply(s, "554 5.6.0 Message refused: bare CR, bare LF or "
 		              "NUL in message");
 	} else if (f & SMTP_DATA_TOO_BIG) {
-		log_info(s->peer->sid, "refused id=%s too big", t->id);
+		log_info(s->sid, "refused id=%s too big", t->id);
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 	} else if (t->failed != STORE_OK) {
-		log_warn(s->peer->sid, "not stored id=%s status=%s", t->id,
+		log_warn(s->sid, "not stored id=%s status=%s", t->id,
 		         store_status_name(t->failed));
 		smtp_reply(s, "451 4.3.0 Temporary failure storing the "
 		              "message, try again later");
 	} else {
-		log_info(s->peer->sid, "queued id=%s size=%llu nrcpt=%u "
+		log_info(s->sid, "queued id=%s size=%llu nrcpt=%u "
 		         "msg=%llu long_lines=%d", t->id,
 		         (unsigned long long)t->dec.octets, t->nrcpt,
 		         (unsigned long long)s->job.mailbox,

@@ -55,6 +55,9 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 
+	/* Proceed: the transaction exists from here on (RSET frees it). The
+	 * sender is kept for logs and, with issue 3, Return-Path and the
+	 * sender-ownership check of authenticated sessions. */
 	struct smtp_txn *t = calloc(1, sizeof *t);
 	char *sender = t ? strndup(a.path.mailbox.p, a.path.mailbox.len) : NULL;
 	if (!sender) {
@@ -66,7 +69,7 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	t->body = a.body;
 	s->txn = t;
 	s->state = SMTP_STATE_MAIL;
-	log_info(s->peer->sid, "mail from=<%s> size=%llu",
+	log_info(s->sid, "mail from=<%s> size=%llu",
 	         log_escape(esc, sizeof esc, sender, strlen(sender)),
 	         (unsigned long long)(a.has_size ? a.size : 0));
 	smtp_reply(s, "250 2.1.0 Ok");
@@ -108,12 +111,16 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	/* RFC 5321 4.1.1.3: a bare <Postmaster> goes to the store as is; it
 	 * knows which local postmaster that means. */
+	/* The lookup key is the address as written: the store folds case
+	 * and refuses what it cannot hold (quoted local parts: 501). */
 	memcpy(s->job.addr, a.path.mailbox.p, a.path.mailbox.len);
 	s->job.addr[a.path.mailbox.len] = '\0';
 	s->job.mailbox = 0;
 	smtp_job_submit(s, SMTP_JOB_RCPT);
 }
 
+/* Records an accepted recipient; the array grows by doubling and is
+ * bounded by max_recipients. */
 static bool rcpt_add(struct smtp_txn *t, const char *addr, uint64_t mailbox)
 {
 	if (t->nrcpt == t->rcpt_cap) {
@@ -139,7 +146,7 @@ void smtp_rcpt_done(struct smtp_session *s)
 	const char *addr = s->job.addr;
 	enum store_status st = s->job.status;
 
-	log_info(s->peer->sid, "rcpt to=<%s> result=%s",
+	log_info(s->sid, "rcpt to=<%s> result=%s",
 	         log_escape(esc, sizeof esc, addr, strlen(addr)),
 	         store_status_name(st));
 	switch (st) {

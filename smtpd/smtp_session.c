@@ -62,9 +62,6 @@ static const struct smtp_cmd_def smtp_cmds[] = {
 	{SMTP_VERB_HTTP, smtp_cmd_http, SMTP_STATES_ALL, ANY_TIME, NULL},
 };
 
-static void smtp_job_work(struct job *j, void *wctx);
-static void smtp_job_done(struct job *j);
-
 struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
                                       const struct session_peer *peer,
                                       const struct session_io *io,
@@ -80,6 +77,7 @@ struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
 	if (s->cfg.max_recipients == 0)
 		s->cfg.max_recipients = SMTP_DEFAULT_MAX_RCPT;
 	s->peer = peer;
+	snprintf(s->sid, sizeof s->sid, "%s", peer->sid ? peer->sid : "-");
 	s->io = io;
 	s->io_ctx = io_ctx;
 	s->runner = runner;
@@ -95,11 +93,6 @@ struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
 
 void smtp_session_start(struct smtp_session *s)
 {
-	log_info(s->peer->sid, "connect ip=%s listener=%s tls=%s", s->peer->ip,
-	         s->cfg.kind == SMTP_LISTENER_MX ? "smtp"
-	         : s->cfg.kind == SMTP_LISTENER_SUBMISSION ? "submission"
-	                                                   : "submissions",
-	         s->tls ? "yes" : "no");
 	/* RFC 5321 4.3.1; RFC 2034: no enhanced code in the greeting. */
 	smtp_reply(s, "220 %s ESMTP postlite", s->cfg.hostname);
 }
@@ -124,7 +117,7 @@ void smtp_txn_free(struct smtp_session *s)
 
 static void smtp_free(struct smtp_session *s)
 {
-	log_debug(s->peer->sid, "session freed");
+	log_debug(s->sid, "session freed");
 	smtp_txn_free(s);
 	free(s->job.mbox);
 	free(s);
@@ -134,7 +127,7 @@ static void smtp_free(struct smtp_session *s)
  * flight and no call of ours on the stack. A message begun in the store is
  * aborted first (through one more job) so that a client that drops the
  * connection mid-DATA leaves nothing behind until the next restart. */
-static void smtp_maybe_free(struct smtp_session *s)
+void smtp_maybe_free(struct smtp_session *s)
 {
 	if (!s->closed || s->busy || s->depth > 0)
 		return;
@@ -181,7 +174,7 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	/* Errors are expensive for the client (STYLE.md 14): a client that
 	 * keeps failing is cut off. */
 	if (line[0] == '5' && ++s->errors >= SMTP_MAX_ERRORS) {
-		log_info(s->peer->sid, "too many errors=%u", s->errors);
+		log_info(s->sid, "too many errors=%u", s->errors);
 		smtp_close_421(s, "4.7.0", "Error: too many errors");
 	}
 }
@@ -216,7 +209,7 @@ static void smtp_dispatch(struct smtp_session *s, size_t len)
 		if (smtp_cmds[i].verb == c.verb)
 			row = &smtp_cmds[i];
 	if (!row) {
-		log_info(s->peer->sid, "unknown command=\"%s\"",
+		log_info(s->sid, "unknown command=\"%s\"",
 		         log_escape(esc, sizeof esc, c.name.p, c.name.len));
 		smtp_reply(s, "500 5.5.1 Command unrecognized");
 		return;
@@ -251,7 +244,7 @@ static void smtp_dispatch(struct smtp_session *s, size_t len)
 	if ((row->flags & SMTP_CF_GROUP_END) && s->in->len > 0 && !s->busy &&
 	    !s->pipelining_logged && c.verb != SMTP_VERB_QUIT) {
 		s->pipelining_logged = true;
-		log_info(s->peer->sid, "improper pipelining after %s",
+		log_info(s->sid, "improper pipelining after %s",
 		         smtp_verb_name(c.verb));
 	}
 }
@@ -313,14 +306,19 @@ void smtp_session_tls_ready(struct smtp_session *s)
 	s->authed = false;
 	linereader_init(&s->lr, SMTP_LINE_MAX);
 	const char *desc = s->io->tls_desc(s->io_ctx);
-	log_info(s->peer->sid, "starttls %s", desc ? desc : "?");
+	log_info(s->sid, "starttls %s", desc ? desc : "?");
 }
 
 void smtp_session_timeout(struct smtp_session *s)
 {
 	if (s->closing || s->closed)
 		return;
-	log_info(s->peer->sid, "timeout");
+	log_info(s->sid, "timeout");
+	if (s->tls_pending) {
+		/* Mid-handshake: a plaintext reply would only garble it. */
+		s->closing = true;
+		return;
+	}
 	/* RFC 5321 4.5.3.2; the I/O layer closes when this returns. */
 	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg.hostname);
 	s->closing = true;
@@ -330,90 +328,6 @@ void smtp_session_closed(struct smtp_session *s)
 {
 	s->closed = true;
 	s->closing = true; /* no io call may follow */
-	smtp_maybe_free(s);
-}
-
-/* ---- the job slot ------------------------------------------------------ */
-
-void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
-{
-	s->job.kind = kind;
-	s->job.status = STORE_OK;
-	s->busy = true;
-	runner_submit(s->runner, &s->job.job);
-}
-
-/* Worker thread: touches only the job slot and the thread's store. A
- * failed piece aborts its message right here, so the loop side never has
- * to clean up after a failure. */
-static void smtp_job_work(struct job *j, void *wctx)
-{
-	struct smtp_job *sj = (struct smtp_job *)j;
-	struct store *st = wctx;
-	const char *p = sj->piece.data ? sj->piece.data : "";
-
-	if (!st) { /* this worker could not open the store */
-		sj->status = STORE_TEMPFAIL;
-		return;
-	}
-	switch (sj->kind) {
-	case SMTP_JOB_RCPT:
-		sj->status = store_rcpt_lookup(st, sj->addr, &sj->mailbox);
-		break;
-	case SMTP_JOB_APPEND:
-		if (sj->msg == 0) {
-			sj->status = store_msg_begin(st, &sj->msg);
-			if (sj->status != STORE_OK) {
-				sj->msg = 0;
-				break;
-			}
-		}
-		sj->status = store_msg_append(st, sj->msg, p, sj->piece.len);
-		if (sj->status != STORE_OK) {
-			store_msg_abort(st, sj->msg);
-			sj->msg = 0;
-		}
-		break;
-	case SMTP_JOB_DELIVER: {
-		uint64_t id = sj->msg;
-		sj->status = store_msg_deliver(st, &id, p, sj->piece.len,
-		                               sj->mbox, sj->nmbox);
-		if (sj->status != STORE_OK && sj->msg)
-			store_msg_abort(st, sj->msg);
-		sj->mailbox = id; /* the store's id, for the log */
-		sj->msg = 0;
-		break;
-	}
-	case SMTP_JOB_ABORT:
-		sj->status = store_msg_abort(st, sj->msg);
-		sj->msg = 0;
-		break;
-	}
-}
-
-/* Loop thread. */
-static void smtp_job_done(struct job *j)
-{
-	struct smtp_session *s =
-		(struct smtp_session *)((char *)j - offsetof(struct smtp_session, job));
-
-	s->busy = false;
-	if (s->job.kind != SMTP_JOB_RCPT && s->txn)
-		s->txn->msg = s->job.msg;
-	if (s->closed) {
-		/* The connection is gone: no reply, no resume. */
-		free(s->job.mbox);
-		s->job.mbox = NULL;
-		smtp_maybe_free(s);
-		return;
-	}
-	s->depth++;
-	if (s->job.kind == SMTP_JOB_RCPT)
-		smtp_rcpt_done(s);
-	else
-		smtp_data_done(s);
-	s->depth--;
-	if (!s->closing)
-		s->io->resume(s->io_ctx);
+	s->peer = NULL;    /* freed by the I/O layer when we return */
 	smtp_maybe_free(s);
 }

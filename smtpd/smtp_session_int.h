@@ -77,7 +77,10 @@ struct smtp_job {
 
 struct smtp_session {
 	struct smtp_session_cfg cfg;
+	/* The connection's: valid until smtp_session_closed, which sets it
+	 * to NULL (the I/O layer frees it then; a job may outlive it). */
 	const struct session_peer *peer;
+	char sid[40]; /* a copy, for logs after closed */
 	const struct session_io *io;
 	void *io_ctx;
 	struct runner *runner;
@@ -126,6 +129,17 @@ void smtp_close_421(struct smtp_session *s, const char *code,
 /* Asks the I/O layer to send what is queued and close; from then on the
  * session writes and reads nothing. */
 void smtp_close(struct smtp_session *s);
+
+/* Frees a closed session once no job is in flight and none of our calls
+ * is on the stack; aborts a message begun in the store first. No-op for
+ * a live session. */
+void smtp_maybe_free(struct smtp_session *s);
+
+/* ---- smtp_job.c ---------------------------------------------------------- */
+
+/* The job slot's work (worker thread) and done (loop thread) callbacks. */
+void smtp_job_work(struct job *j, void *wctx);
+void smtp_job_done(struct job *j);
 
 /* Submits the job slot, already filled in. The session consumes no input
  * until smtp_job_done has run. */

@@ -8,7 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "smtp_session.h"
-#include "store.h"
+#include "store_worker.h"
 #include "workq.h"
 
 /* Store worker threads: SQLite commits must not run on the loop, and two
@@ -20,26 +20,6 @@ struct smtpd_listener {
 	struct smtp_session_cfg cfg;
 	struct runner *runner;
 };
-
-static void *store_thread_init(void *arg)
-{
-	const struct config *cfg = arg;
-	struct store *st = NULL;
-	char err[256];
-
-	if (store_open(cfg->server.data_dir, &st, err, sizeof err) != STORE_OK) {
-		/* The session answers 451 for every job on this thread. */
-		log_err(NULL, "store worker: %s", err);
-		return NULL;
-	}
-	return st;
-}
-
-static void store_thread_fini(void *wctx)
-{
-	if (wctx)
-		store_close(wctx);
-}
 
 static void *on_open(struct conn *c, void *listener_arg, struct buf *in)
 {
@@ -85,45 +65,18 @@ static const struct conn_handler smtpd_handler = {
 	.closed = on_closed,
 };
 
-/* Refuses to start without a usable store: better one clear line now than
- * a 451 to every client. */
-static void check_store(const struct config *cfg)
-{
-	struct store *st;
-	char err[256];
-
-	if (store_open(cfg->server.data_dir, &st, err, sizeof err) != STORE_OK) {
-		fprintf(stderr, "postlite-smtpd: cannot open the store in %s: "
-		        "%s%s\n", cfg->server.data_dir, err,
-		        strstr(err, "postlite init") ? "" : " (run postlite init)");
-		exit(1);
-	}
-	store_close(st);
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon_args args;
 	struct config *cfg = daemon_setup(argc, argv, "smtpd", &args);
 	char err[256];
 
-	check_store(cfg);
 	struct server *srv = server_new("smtpd");
-	if (!srv) {
-		fprintf(stderr, "postlite-smtpd: cannot start the event loop\n");
-		return 1;
-	}
+	if (!srv)
+		daemon_die("cannot start the event loop");
 	if (cfg->tls.cert && server_tls_load(srv, cfg->tls.cert, cfg->tls.key,
-	                                     err, sizeof err) != 0) {
-		fprintf(stderr, "postlite-smtpd: %s\n", err);
-		return 1;
-	}
-	struct workq *wq = workq_new(srv, "store", SMTPD_STORE_THREADS,
-	                             store_thread_init, store_thread_fini, cfg);
-	if (!wq) {
-		fprintf(stderr, "postlite-smtpd: cannot start store workers\n");
-		return 1;
-	}
+	                                     err, sizeof err) != 0)
+		daemon_die("%s", err);
 
 	const struct server_limits lim = {
 		.input_max = 64 * 1024 + 1024, /* one piece plus a line */
@@ -144,6 +97,8 @@ int main(int argc, char **argv)
 		{"submissions", &cfg->smtp.submissions,
 		 SMTP_LISTENER_SUBMISSIONS, true},
 	};
+	/* Lives on main's stack for the whole run: every session of a
+	 * listener points at its cfg. */
 	struct smtpd_listener lctx[3];
 
 	for (size_t i = 0; i < 3; i++) {
@@ -155,21 +110,34 @@ int main(int argc, char **argv)
 			.tls_available = server_has_tls(srv),
 			.timeout = cfg->smtp.timeout,
 		};
-		lctx[i].runner = workq_runner(wq);
+		lctx[i].runner = NULL; /* set once the workers run */
 		if (ls[i].addrs->n == 0)
 			continue;
 		if (server_listen(srv, ls[i].name, ls[i].addrs,
 		                  ls[i].implicit_tls, &smtpd_handler, &lctx[i],
-		                  &lim, err, sizeof err) != 0) {
-			fprintf(stderr, "postlite-smtpd: %s: %s\n", ls[i].name,
-			        err);
-			return 1;
-		}
+		                  &lim, err, sizeof err) != 0)
+			daemon_die("%s: %s", ls[i].name, err);
 		if (ls[i].kind == SMTP_LISTENER_SUBMISSION && !server_has_tls(srv))
 			log_warn(NULL, "submission listener without [tls] cert: "
 			         "clients cannot STARTTLS, so cannot send");
 	}
 
+	/* Bound and holding the key: the rest runs unprivileged, and the
+	 * store is opened as the user that will use it. */
+	daemon_drop_privileges(cfg);
+	if (store_worker_check(cfg->server.data_dir, err, sizeof err) != 0)
+		daemon_die("%s", err);
+	struct workq *wq = workq_new(srv, "store", SMTPD_STORE_THREADS,
+	                             store_worker_open, store_worker_close,
+	                             cfg->server.data_dir);
+	if (!wq)
+		daemon_die("cannot start store workers");
+	for (size_t i = 0; i < 3; i++)
+		lctx[i].runner = workq_runner(wq);
+
+	/* Runs until SIGTERM/SIGINT plus the shutdown grace. The pool is
+	 * freed after the loop: jobs still queued complete (their done
+	 * callbacks free closed sessions) before the threads stop. */
 	int rc = server_run(srv);
 	workq_free(wq);
 	server_free(srv);

@@ -365,6 +365,24 @@ pop3s = %s:%d
             self.results.append((name, True))
             print("ok - %s" % name, flush=True)
 
+    # -- privileges --
+
+    def t_privileges(self):
+        """DESIGN.md: started as root, the daemons bind and then run as
+        [server] user; without root they simply stay who they are."""
+        pw = pwd.getpwnam(self.user)
+        for name, p in self.procs.items():
+            with open("/proc/%d/status" % p.pid) as f:
+                status = dict(l.split(":", 1) for l in f if ":" in l)
+            uids = status["Uid"].split()
+            gids = status["Gid"].split()
+            assert uids == [str(pw.pw_uid)] * 4, "%s runs with uids %s, want %s (%s)" % (
+                name, uids, pw.pw_uid, self.user)
+            assert gids == [str(pw.pw_gid)] * 4, "%s runs with gids %s, want %s" % (name, gids, pw.pw_gid)
+            if os.geteuid() == 0:
+                groups = status.get("Groups", "").split()
+                assert "0" not in groups, "%s keeps supplementary group 0: %s" % (name, groups)
+
     # -- SMTP --
 
     def smtp(self):
@@ -414,6 +432,40 @@ pop3s = %s:%d
             refused = s.sendmail(SENDER, ["ghost@example.test", ALICE], self.msg2)
             assert set(refused) == {"ghost@example.test"}, "refused: %r" % refused
             assert refused["ghost@example.test"][0] == 550, "refused: %r" % refused
+
+    def raw_smtp_reply(self, r):
+        """One (possibly multi-line) SMTP reply: (code, all lines)."""
+        lines = []
+        for _ in range(100):
+            line = r.line()
+            lines.append(line)
+            if len(line) < 4 or line[3:4] != b"-":
+                break
+        return int(lines[-1][:3]), b"".join(lines)
+
+    def t_smtp_bare_lf_cr_refused(self):
+        """DESIGN.md: DATA ends only on CRLF.CRLF; bare LF and bare CR in
+        DATA are refused with a 5xx (SMTP smuggling). Sent to alice, so a
+        wrongly delivered message also breaks the exact counts below."""
+        for name, body in (
+            ("bare LF", b"Subject: smuggle\r\n\r\nbare LF\n.\nMAIL FROM:<evil@remote.test>\r\n"),
+            ("bare CR", b"Subject: smuggle\r\n\r\nbare CR\r.\rMAIL FROM:<evil@remote.test>\r\n"),
+        ):
+            s = socket.create_connection((HOST, self.smtp_port), timeout=IO_TIMEOUT)
+            r = RawPOP3(s)  # its line reader serves SMTP just as well
+            try:
+                code, text = self.raw_smtp_reply(r)
+                assert code == 220, "greeting %r" % text
+                for cmd, want in ((b"EHLO client.test", 250), (b"MAIL FROM:<sender@remote.test>", 250),
+                                  (b"RCPT TO:<alice@example.test>", 250), (b"DATA", 354)):
+                    s.sendall(cmd + b"\r\n")
+                    code, text = self.raw_smtp_reply(r)
+                    assert code == want, "%s: %s -> %r" % (name, cmd.decode(), text)
+                s.sendall(body + b".\r\n")
+                code, text = self.raw_smtp_reply(r)
+                assert 500 <= code <= 599, "%s in DATA -> %r, want 5xx" % (name, text)
+            finally:
+                r.drop()
 
     # -- POP3 helpers --
 
@@ -724,11 +776,13 @@ pop3s = %s:%d
         signal.signal(signal.SIGALRM, watchdog)
         signal.alarm(WATCHDOG)
         checks = [
+            ("daemons run as [server] user", self.t_privileges),
             ("smtp: EHLO, NOOP, RSET", self.t_smtp_ehlo),
             ("smtp: message to alice and bob accepted", self.t_smtp_send_two_recipients),
             ("smtp: unknown local user refused with 550 at RCPT", self.t_smtp_unknown_user_550),
             ("smtp: non-local domain refused with 5xx (no relay)", self.t_smtp_no_relay),
             ("smtp: good + unknown recipient delivers to the good one", self.t_smtp_mixed_recipients),
+            ("smtp: bare LF / bare CR in DATA refused with 5xx", self.t_smtp_bare_lf_cr_refused),
             ("pop3: USER/PASS refused before TLS", self.t_pop3_plaintext_login_refused),
             ("pop3s (poplib): both mailboxes hold Received: + the sent bytes", self.t_pop3s_poplib_retr),
             ("pop3s (raw): RETR octets exact, dot-stuffed", self.t_pop3s_raw_retr),

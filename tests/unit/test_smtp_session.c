@@ -842,6 +842,25 @@ static void test_closed_in_flight(void)
 	buf_free(&stored);
 }
 
+/* A worker without a store (store_open failed in its thread): every job
+ * reports TEMPFAIL and the client is told to come back later (4xx). */
+static void test_store_unavailable(void)
+{
+	struct smtp_session_cfg cfg = base_cfg();
+	struct dlg d;
+	static const char in[] = "EHLO c\r\nMAIL FROM:<>\r\n"
+	                         "RCPT TO:<alice@example.org>\r\nQUIT\r\n";
+
+	dlg_open(&d, &cfg);
+	d.ri.wctx = NULL;
+	dlg_feed(&d, in, sizeof in - 1, false);
+	CHECK_MEM(d.io.out.data, d.io.out.len,
+	          GREETING EHLO_REPLY "250 2.1.0 Ok\r\n"
+	          "451 4.3.0 Temporary lookup failure, try again later\r\n"
+	          "221 2.0.0 Bye\r\n");
+	dlg_close(&d);
+}
+
 int main(void)
 {
 	char err[256];
@@ -874,6 +893,7 @@ int main(void)
 	test_errors_and_junk();
 	test_timeout();
 	test_closed_in_flight();
+	test_store_unavailable();
 
 	store_close(st);
 	return t_done("smtp_session");
