@@ -73,8 +73,11 @@ int server_tls_load(struct server *srv, const char *cert, const char *key,
                     char *err, size_t errlen);
 bool server_has_tls(const struct server *srv);
 
-/* Binds and listens on every address in the list. Returns 0 or -1 with a
- * reason in err ("bind 127.0.0.1:25: Permission denied"). */
+/* Binds and listens on every address in the list, or, when systemd passed
+ * sockets named `name` (socket activation), listens on those instead.
+ * An empty list and no such sockets: nothing to do, returns 0. Returns 0
+ * or -1 with a reason in err ("bind 127.0.0.1:25 (smtp): Permission
+ * denied"). */
 int server_listen(struct server *srv, const char *name,
                   const struct listen_list *addrs, bool implicit_tls,
                   const struct conn_handler *h, void *arg,

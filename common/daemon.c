@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "systemd.h"
 #include "postlite_build.h"
 
 static char daemon_name[64] = "postlite";
@@ -86,6 +87,8 @@ struct config *daemon_setup(int argc, char **argv, const char *ident,
 	}
 
 	snprintf(daemon_name, sizeof daemon_name, "postlite-%s", ident);
+	/* Before any thread exists: it unsets environment variables. */
+	sd_listen_init();
 	char err[512];
 	struct config *cfg;
 	if (config_load(args->config_path, &cfg, err, sizeof err) != 0) {

@@ -7,6 +7,7 @@
 
 #include "conn_int.h"
 #include "log.h"
+#include "systemd.h"
 
 struct server *server_new(const char *ident)
 {
@@ -137,12 +138,39 @@ static void on_connection(uv_stream_t *s, int status)
 	conn_accept(ls, s);
 }
 
+/* Starts listening on a bound or inherited socket. */
+static int listen_on(struct listener *ls, uv_tcp_t *t, const char *text,
+                     char *err, size_t errlen)
+{
+	int rc = uv_listen((uv_stream_t *)t, 511, on_connection);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s (%s): %s", text, ls->name,
+		         uv_strerror(rc));
+		return -1;
+	}
+	if (ls->nsock == 1) {
+		struct sockaddr_storage ss;
+		int len = sizeof ss;
+		uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+		ls->port = ntohs(ss.ss_family == AF_INET6
+		                 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                 : ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	log_info(NULL, "listening on %s (%s%s)", text, ls->name,
+	         ls->implicit_tls ? ", TLS" : "");
+	return 0;
+}
+
 int server_listen(struct server *srv, const char *name,
                   const struct listen_list *addrs, bool implicit_tls,
                   const struct conn_handler *h, void *arg,
                   const struct server_limits *lim, char *err, size_t errlen)
 {
-	if (addrs->n == 0)
+	/* Sockets systemd passed under this name take the place of the
+	 * configured addresses. */
+	int fds[LISTEN_MAX_ADDRS];
+	size_t nfds = sd_listen_take(name, fds, LISTEN_MAX_ADDRS);
+	if (addrs->n == 0 && nfds == 0)
 		return 0;
 	if (implicit_tls && !server_has_tls(srv)) {
 		snprintf(err, errlen, "listener %s: implicit TLS needs [tls] "
@@ -162,8 +190,24 @@ int server_listen(struct server *srv, const char *name,
 	ls->lim = *lim;
 	ls->next = srv->listeners;
 	srv->listeners = ls;
+	if (lim->shutdown_grace)
+		srv->shutdown_grace = lim->shutdown_grace;
 
-	for (size_t i = 0; i < addrs->n; i++) {
+	for (size_t i = 0; i < nfds; i++) {
+		uv_tcp_t *t = &ls->sock[i];
+		uv_tcp_init(&srv->loop, t);
+		t->data = ls;
+		ls->nsock++;
+		int rc = uv_tcp_open(t, fds[i]);
+		if (rc != 0) {
+			snprintf(err, errlen, "inherited socket %s: %s", name,
+			         uv_strerror(rc));
+			return -1;
+		}
+		if (listen_on(ls, t, "inherited socket", err, errlen) != 0)
+			return -1;
+	}
+	for (size_t i = 0; nfds == 0 && i < addrs->n; i++) {
 		const struct listen_addr *a = &addrs->addr[i];
 		uv_tcp_t *t = &ls->sock[i];
 		uv_tcp_init(&srv->loop, t);
@@ -173,26 +217,14 @@ int server_listen(struct server *srv, const char *name,
 		unsigned flags = a->sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY
 		                                             : 0;
 		int rc = uv_tcp_bind(t, (const struct sockaddr *)&a->sa, flags);
-		if (rc == 0)
-			rc = uv_listen((uv_stream_t *)t, 511, on_connection);
 		if (rc != 0) {
-			snprintf(err, errlen, "listen %s (%s): %s", a->text,
+			snprintf(err, errlen, "bind %s (%s): %s", a->text,
 			         name, uv_strerror(rc));
 			return -1;
 		}
-		if (i == 0) {
-			struct sockaddr_storage ss;
-			int len = sizeof ss;
-			uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
-			ls->port = ntohs(ss.ss_family == AF_INET6
-			                 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-			                 : ((struct sockaddr_in *)&ss)->sin_port);
-		}
-		log_info(NULL, "listening on %s (%s%s)", a->text, name,
-		         implicit_tls ? ", TLS" : "");
+		if (listen_on(ls, t, a->text, err, errlen) != 0)
+			return -1;
 	}
-	if (lim->shutdown_grace)
-		srv->shutdown_grace = lim->shutdown_grace;
 	return 0;
 }
 
@@ -229,6 +261,7 @@ void server_stop(struct server *srv)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	sd_notify_state("STOPPING=1");
 	log_info(NULL, "stopping: %u sessions open", srv->nconns);
 	close_listeners(srv);
 	uv_signal_stop(&srv->sig_hup);
@@ -249,12 +282,14 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	if (!srv->cert)
 		return;
+	sd_notify_state("RELOADING=1");
 	char err[512];
 	if (server_tls_load(srv, srv->cert, srv->key, err, sizeof err) == 0)
 		log_info(NULL, "reloaded certificate %s", srv->cert);
 	else
 		log_err(NULL, "certificate reload failed, keeping the old "
 		        "one: %s", err);
+	sd_notify_state("READY=1");
 }
 
 int server_run(struct server *srv)
@@ -263,7 +298,12 @@ int server_run(struct server *srv)
 	uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&srv->sig_int, on_signal, SIGINT);
 	uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
+	size_t stray = sd_listen_unclaimed();
+	if (stray)
+		log_warn(NULL, "%zu inherited sockets have no listener name "
+		         "this daemon knows: ignored", stray);
 	log_info(NULL, "started");
+	sd_notify_state("READY=1");
 	uv_run(&srv->loop, UV_RUN_DEFAULT);
 	uv_signal_stop(&srv->sig_term);
 	uv_signal_stop(&srv->sig_int);

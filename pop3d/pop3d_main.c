@@ -89,10 +89,6 @@ static void listen_or_die(struct server *srv, const char *name,
 {
 	char err[256];
 
-	if (addrs->n == 0)
-		return;
-	if (implicit && !server_has_tls(srv))
-		daemon_die("[pop3] %s needs [tls] cert and key", name);
 	if (server_listen(srv, name, addrs, implicit, &pop3d_handler, l, lim,
 	                  err, sizeof err) != 0)
 		daemon_die("%s", err);
@@ -104,8 +100,6 @@ int main(int argc, char **argv)
 	struct config *cfg = daemon_setup(argc, argv, "pop3d", &args);
 	char err[256];
 
-	if (cfg->pop3.listen.n == 0 && cfg->pop3.pop3s.n == 0)
-		daemon_die("%s: [pop3] has no listen or pop3s address", cfg->path);
 	struct server *srv = server_new("pop3d");
 	if (!srv)
 		daemon_die("out of memory");
@@ -125,6 +119,8 @@ int main(int argc, char **argv)
 	};
 	listen_or_die(srv, "pop3", &cfg->pop3.listen, false, &plain, &lim);
 	listen_or_die(srv, "pop3s", &cfg->pop3.pop3s, true, &tls, &lim);
+	if (!server_listen_port(srv, "pop3") && !server_listen_port(srv, "pop3s"))
+		daemon_die("%s: [pop3] has no listen or pop3s address", cfg->path);
 	daemon_drop_privileges(cfg);
 
 	/* Refuse to start on a missing store rather than fail every login. */

@@ -111,13 +111,12 @@ int main(int argc, char **argv)
 			.timeout = cfg->smtp.timeout,
 		};
 		lctx[i].runner = NULL; /* set once the workers run */
-		if (ls[i].addrs->n == 0)
-			continue;
 		if (server_listen(srv, ls[i].name, ls[i].addrs,
 		                  ls[i].implicit_tls, &smtpd_handler, &lctx[i],
 		                  &lim, err, sizeof err) != 0)
-			daemon_die("%s: %s", ls[i].name, err);
-		if (ls[i].kind == SMTP_LISTENER_SUBMISSION && !server_has_tls(srv))
+			daemon_die("%s", err);
+		if (ls[i].kind == SMTP_LISTENER_SUBMISSION &&
+		    server_listen_port(srv, ls[i].name) && !server_has_tls(srv))
 			log_warn(NULL, "submission listener without [tls] cert: "
 			         "clients cannot STARTTLS, so cannot send");
 	}
