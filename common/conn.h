@@ -66,6 +66,11 @@ struct server_limits {
 /* ident: "smtpd"/"pop3d" (session ids are built from it). */
 struct server *server_new(const char *ident);
 
+/* The ALPN identifier of the daemon's protocol: IANA registers "pop3";
+ * "smtp" is not registered but is what clients that send ALPN for SMTP
+ * use. Call before server_tls_load. */
+void server_tls_alpn(struct server *srv, const char *proto);
+
 /* Loads the certificate chain and key (shared by all connections). Returns 0
  * or -1 with a reason in err. Without it, implicit-TLS listeners cannot be
  * added and conn_starttls fails. */

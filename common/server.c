@@ -37,14 +37,27 @@ void *server_loop(struct server *srv)
 	return &srv->loop;
 }
 
+static int tls_init(struct server *srv, char *err, size_t errlen)
+{
+	if (!srv->tls)
+		srv->tls = tls_server_new(err, errlen);
+	return srv->tls ? 0 : -1;
+}
+
+void server_tls_alpn(struct server *srv, const char *proto)
+{
+	char err[256];
+	if (tls_init(srv, err, sizeof err) == 0)
+		tls_server_set_alpn(srv->tls, proto);
+	else
+		log_err(NULL, "TLS: %s", err);
+}
+
 int server_tls_load(struct server *srv, const char *cert, const char *key,
                     char *err, size_t errlen)
 {
-	if (!srv->tls) {
-		srv->tls = tls_server_new(err, errlen);
-		if (!srv->tls)
-			return -1;
-	}
+	if (tls_init(srv, err, errlen) != 0)
+		return -1;
 	if (tls_server_load(srv->tls, cert, key, err, errlen) != 0)
 		return -1;
 	char *c = strdup(cert), *k = strdup(key);

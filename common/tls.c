@@ -37,6 +37,10 @@ struct tls_cfg {
 struct tls_server {
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	/* Ticket keys outlive certificate reloads, so resumption survives a
+	 * certbot renewal. */
+	mbedtls_ssl_ticket_context ticket;
+	const char *alpn[2]; /* the daemon's protocol, NULL-terminated */
 	struct tls_cfg *cur;
 };
 
@@ -71,6 +75,7 @@ struct tls_server *tls_server_new(char *err, size_t errlen)
 	}
 	mbedtls_entropy_init(&ts->entropy);
 	mbedtls_ctr_drbg_init(&ts->drbg);
+	mbedtls_ssl_ticket_init(&ts->ticket);
 	static const char pers[] = "postlite";
 	int rc = mbedtls_ctr_drbg_seed(&ts->drbg, mbedtls_entropy_func,
 	                               &ts->entropy,
@@ -83,7 +88,24 @@ struct tls_server *tls_server_new(char *err, size_t errlen)
 		tls_server_free(ts);
 		return NULL;
 	}
+	/* Tickets live 12 hours; the key rotates with the lifetime. */
+	rc = mbedtls_ssl_ticket_setup(&ts->ticket, mbedtls_ctr_drbg_random,
+	                              &ts->drbg, MBEDTLS_CIPHER_AES_256_GCM,
+	                              12 * 3600);
+	if (rc != 0) {
+		char e[160];
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "session tickets: %s", e);
+		tls_server_free(ts);
+		return NULL;
+	}
 	return ts;
+}
+
+void tls_server_set_alpn(struct tls_server *ts, const char *proto)
+{
+	ts->alpn[0] = proto;
+	ts->alpn[1] = NULL;
 }
 
 static void cfg_unref(struct tls_cfg *c)
@@ -141,6 +163,17 @@ int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
 	compat_conf_versions(&c->conf);
 	compat_conf_groups(&c->conf);
 	mbedtls_ssl_conf_ciphersuites(&c->conf, tls_ciphersuites);
+	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
+	                                    mbedtls_ssl_ticket_parse,
+	                                    &ts->ticket);
+	/* ALPACA defence (RFC 9325 3.8): a client that offers ALPN without
+	 * our protocol gets a no_application_protocol alert; one that offers
+	 * none is served. */
+	if (ts->alpn[0] &&
+	    mbedtls_ssl_conf_alpn_protocols(&c->conf, ts->alpn) != 0) {
+		snprintf(err, errlen, "ALPN setup failed");
+		goto fail;
+	}
 	rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key);
 	if (rc != 0) {
 		errtext(rc, e, sizeof e);
@@ -165,6 +198,7 @@ void tls_server_free(struct tls_server *ts)
 	if (!ts)
 		return;
 	cfg_unref(ts->cur);
+	mbedtls_ssl_ticket_free(&ts->ticket);
 	mbedtls_ctr_drbg_free(&ts->drbg);
 	mbedtls_entropy_free(&ts->entropy);
 	free(ts);

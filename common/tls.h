@@ -26,6 +26,10 @@ enum tls_step {
 /* Seeds the DRBG. Returns NULL with a reason in err. */
 struct tls_server *tls_server_new(char *err, size_t errlen);
 
+/* The one ALPN identifier this daemon speaks ("smtp", "pop3"; a static
+ * string). Takes effect at the next tls_server_load. */
+void tls_server_set_alpn(struct tls_server *ts, const char *proto);
+
 /* Loads (or reloads) a PEM chain and its key, checking that they match.
  * On failure the previous configuration stays in use. Returns 0 or -1. */
 int tls_server_load(struct tls_server *ts, const char *cert, const char *key,

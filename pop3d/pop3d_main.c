@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	struct server *srv = server_new("pop3d");
 	if (!srv)
 		daemon_die("out of memory");
+	server_tls_alpn(srv, "pop3"); /* ALPACA: refuse other protocols */
 	if (cfg->tls.cert &&
 	    server_tls_load(srv, cfg->tls.cert, cfg->tls.key, err,
 	                    sizeof err) != 0)

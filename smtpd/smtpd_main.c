@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 	struct server *srv = server_new("smtpd");
 	if (!srv)
 		daemon_die("cannot start the event loop");
+	server_tls_alpn(srv, "smtp"); /* ALPACA: refuse other protocols */
 	if (cfg->tls.cert && server_tls_load(srv, cfg->tls.cert, cfg->tls.key,
 	                                     err, sizeof err) != 0)
 		daemon_die("%s", err);

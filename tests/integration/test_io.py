@@ -145,6 +145,39 @@ def t_implicit():
     assert "GCM" in desc or "CHACHA20" in desc, desc
 
 
+@check("ALPN: none offered is served, ours is chosen, others refused")
+def t_alpn():
+    t = ctx().wrap_socket(connect(srv.tls))
+    assert read_until(t, b"\r\n") == b"hello\r\n"
+    assert t.selected_alpn_protocol() is None
+    c = ctx()
+    c.set_alpn_protocols(["h2", "pop3"])
+    t = c.wrap_socket(connect(srv.tls))
+    assert read_until(t, b"\r\n") == b"hello\r\n"
+    assert t.selected_alpn_protocol() == "pop3", t.selected_alpn_protocol()
+    c = ctx()
+    c.set_alpn_protocols(["http/1.1"])  # ALPACA: a browser's handshake
+    try:
+        c.wrap_socket(connect(srv.tls))
+    except ssl.SSLError as e:
+        assert "NO APPLICATION PROTOCOL" in str(e).upper().replace("_", " "), e
+    else:
+        raise AssertionError("http/1.1-only ALPN was accepted")
+
+
+@check("session resumption with tickets")
+def t_tickets():
+    c = ctx()
+    c.maximum_version = ssl.TLSVersion.TLSv1_2  # 1.3 tickets arrive late
+    t = c.wrap_socket(connect(srv.tls))
+    read_until(t, b"hello\r\n")
+    sess = t.session
+    t.close()
+    t2 = c.wrap_socket(connect(srv.tls), session=sess)
+    read_until(t2, b"hello\r\n")
+    assert t2.session_reused, "session not resumed"
+
+
 @check("TLS 1.0 and 1.1 refused")
 def t_old_tls():
     for v in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):

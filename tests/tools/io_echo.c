@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 	log_init("io_echo", true);
 	char err[512];
 	struct server *srv = server_new("echo");
+	server_tls_alpn(srv, "pop3"); /* any registered id will do here */
 	if (server_tls_load(srv, argv[1], argv[2], err, sizeof err) != 0) {
 		fprintf(stderr, "io_echo: %s\n", err);
 		return 1;
