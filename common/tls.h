@@ -67,4 +67,11 @@ const char *tls_conn_desc(struct tls_conn *tc);
 /* The last mbedTLS error of this connection as text (for logs). */
 const char *tls_conn_error(const struct tls_conn *tc);
 
+/* Writes a new EC P-256 key (mode 0600) and a self-signed certificate for
+ * hostname (CN and subjectAltName, valid `days` days; mode 0644). Refuses
+ * to overwrite existing files. Returns 0, or -1 with a reason in err. */
+int tls_make_selfsigned(const char *hostname, unsigned days,
+                        const char *cert_path, const char *key_path,
+                        char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,7 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
+#include <mbedtls/ecp.h>
 
 #if MBEDTLS_VERSION_MAJOR >= 3
 #include <psa/crypto.h>
@@ -96,6 +97,24 @@ static inline void compat_conf_groups(mbedtls_ssl_config *conf)
 		MBEDTLS_ECP_DP_NONE,
 	};
 	mbedtls_ssl_conf_curves(conf, curves);
+#endif
+}
+
+/* A certificate serial number from raw big-endian bytes (3.x deprecates
+ * the MPI setter). */
+static inline int compat_crt_set_serial(mbedtls_x509write_cert *crt,
+                                        const unsigned char *p, size_t n)
+{
+#if TLS_COMPAT_V3
+	return mbedtls_x509write_crt_set_serial_raw(crt, (unsigned char *)p, n);
+#else
+	mbedtls_mpi serial;
+	mbedtls_mpi_init(&serial);
+	int rc = mbedtls_mpi_read_binary(&serial, p, n);
+	if (rc == 0)
+		rc = mbedtls_x509write_crt_set_serial(crt, &serial);
+	mbedtls_mpi_free(&serial);
+	return rc;
 #endif
 }
 
