@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,11 @@ static int cfg_check_listeners(struct cfg_ctx *ctx)
 	if (c->tls.key && !c->tls.cert)
 		return cfg_fail(ctx, cfg_line(ctx, "tls", "key"),
 		                "[tls] key is set but cert is not");
+	if (c->tls.cert &&
+	    config_count_paths(c->tls.cert) != config_count_paths(c->tls.key))
+		return cfg_fail(ctx, cfg_line(ctx, "tls", "key"),
+		                "[tls] cert and key must list the same number "
+		                "of files (paired by position)");
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		const struct listen_list *l = cfg_slot(ctx->cfg, k);
@@ -288,4 +294,38 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	free(cfg);
+}
+
+size_t config_count_paths(const char *s)
+{
+	size_t n = 0;
+	while (*s) {
+		s += strspn(s, " \t");
+		if (!*s)
+			break;
+		size_t len = strcspn(s, " \t");
+		if (s[0] != '/' || len >= PATH_MAX || ++n > CONFIG_MAX_CERTS)
+			return 0;
+		s += len;
+	}
+	return n;
+}
+
+int config_path_at(const char *list, size_t i, char *out, size_t outsz)
+{
+	const char *s = list;
+	for (;;) {
+		s += strspn(s, " \t");
+		if (!*s)
+			return -1;
+		size_t len = strcspn(s, " \t");
+		if (i-- == 0) {
+			if (len >= outsz)
+				return -1;
+			memcpy(out, s, len);
+			out[len] = '\0';
+			return 0;
+		}
+		s += len;
+	}
 }

@@ -25,7 +25,11 @@ struct config {
 	} server;
 
 	struct {
-		char *cert; /* NULL = none configured */
+		/* NULL = none configured. Otherwise one or more paths separated
+		 * by spaces: the first pair is the default certificate, the
+		 * others are chosen by SNI (their subjectAltNames). cert and key
+		 * hold the same number of paths, paired by position. */
+		char *cert;
 		char *key;
 	} tls;
 
@@ -76,6 +80,16 @@ int config_parse(const char *name, const char *text, size_t len,
 
 /* Frees cfg and every string in it. NULL is a no-op. */
 void config_free(struct config *cfg);
+
+/* Certificates per [tls] cert list. */
+#define CONFIG_MAX_CERTS 8
+
+/* Counts the space-separated absolute paths in s: 0 when s is empty, holds
+ * a relative or over-long path, or more than CONFIG_MAX_CERTS paths. */
+size_t config_count_paths(const char *s);
+
+/* Copies path number i (from 0) of a list into out. Returns 0 or -1. */
+int config_path_at(const char *list, size_t i, char *out, size_t outsz);
 
 /* Parses "25M", "512K", "1G", "1000" into bytes (K = 1024; suffix in
  * either case). Returns 0, or -1 for anything else or a value that does not

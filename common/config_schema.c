@@ -18,6 +18,7 @@
 /* clang-format off */
 static const char *const cfg_want[] = {
 	[CFG_STRING] = "text", [CFG_PATH] = "an absolute path",
+	[CFG_PATHS] = "absolute paths separated by spaces (at most 8)",
 	[CFG_HOSTNAME] = "a host name", [CFG_USERNAME] = "a user name",
 	[CFG_SIZE] = "a size (bytes, or with a K, M or G suffix)",
 	[CFG_UINT] = "a number", [CFG_BOOL] = "yes or no",
@@ -49,8 +50,8 @@ const struct cfg_key cfg_keys[] = {
 	    server.plaintext_auth_loopback, .def = "no",
 	    .names = cfg_bool_names),
 
-	KEY("tls", "cert", CFG_PATH, tls.cert, .flags = CFG_OPTIONAL),
-	KEY("tls", "key", CFG_PATH, tls.key, .flags = CFG_OPTIONAL),
+	KEY("tls", "cert", CFG_PATHS, tls.cert, .flags = CFG_OPTIONAL),
+	KEY("tls", "key", CFG_PATHS, tls.key, .flags = CFG_OPTIONAL),
 
 	KEY("smtp", "listen", CFG_LISTEN, smtp.listen),
 	KEY("smtp", "submission", CFG_LISTEN, smtp.submission),
@@ -276,6 +277,9 @@ int cfg_set(struct config *cfg, const struct cfg_key *k, const char *v,
 		break;
 	case CFG_PATH:
 		ok = v[0] == '/' && strlen(v) < PATH_MAX;
+		break;
+	case CFG_PATHS:
+		ok = config_count_paths(v) > 0;
 		break;
 	case CFG_HOSTNAME:
 		ok = cfg_is_hostname(v);

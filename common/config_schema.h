@@ -12,6 +12,7 @@
 enum cfg_type {
 	CFG_STRING,     /* any non-empty text (ini.c refused control bytes) */
 	CFG_PATH,       /* absolute path */
+	CFG_PATHS,      /* 1..CONFIG_MAX_CERTS absolute paths, space-separated */
 	CFG_HOSTNAME,   /* DNS name */
 	CFG_USERNAME,   /* Unix account name */
 	CFG_SIZE,       /* config_parse_size(), min..max bytes */

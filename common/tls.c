@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "tls_compat.h"
 
 /* A cipher-in bound: two maximal records plus headers. */
@@ -30,8 +32,9 @@ static const int tls_ciphersuites[] = {
 struct tls_cfg {
 	unsigned refs;
 	mbedtls_ssl_config conf;
-	mbedtls_x509_crt chain;
-	mbedtls_pk_context key;
+	size_t n; /* pairs; [0] is the default */
+	mbedtls_x509_crt chain[CONFIG_MAX_CERTS];
+	mbedtls_pk_context key[CONFIG_MAX_CERTS];
 };
 
 struct tls_server {
@@ -113,9 +116,90 @@ static void cfg_unref(struct tls_cfg *c)
 	if (!c || --c->refs > 0)
 		return;
 	mbedtls_ssl_config_free(&c->conf);
-	mbedtls_x509_crt_free(&c->chain);
-	mbedtls_pk_free(&c->key);
+	for (size_t i = 0; i < CONFIG_MAX_CERTS; i++) {
+		mbedtls_x509_crt_free(&c->chain[i]);
+		mbedtls_pk_free(&c->key[i]);
+	}
 	free(c);
+}
+
+/* RFC 6125 6.4: a DNS name from a certificate matches the requested name
+ * exactly (case-insensitively) or as "*.rest" for exactly one label. */
+static bool name_matches(const unsigned char *p, size_t n, const char *want,
+                         size_t wn)
+{
+	if (n == wn && strncasecmp((const char *)p, want, n) == 0)
+		return true;
+	if (n > 2 && p[0] == '*' && p[1] == '.') {
+		const char *dot = memchr(want, '.', wn);
+		size_t rest = dot ? wn - (size_t)(dot - want) : 0;
+		return dot && dot != want && rest == n - 1 &&
+		       strncasecmp(dot, (const char *)p + 1, rest) == 0;
+	}
+	return false;
+}
+
+static bool crt_serves(const mbedtls_x509_crt *crt, const char *name,
+                       size_t n)
+{
+	for (const mbedtls_x509_sequence *s = &crt->subject_alt_names;
+	     s && s->buf.p; s = s->next) {
+		/* [2] dNSName, context-specific and primitive */
+		if ((s->buf.tag & 0x1f) == 2 &&
+		    name_matches(s->buf.p, s->buf.len, name, n))
+			return true;
+	}
+	return false;
+}
+
+/* SNI (RFC 6066 3): pick the pair whose certificate names the host the
+ * client asked for; the default pair serves everything else. */
+static int sni_select(void *arg, mbedtls_ssl_context *ssl,
+                      const unsigned char *name, size_t n)
+{
+	struct tls_cfg *c = arg;
+	char want[256];
+	if (n == 0 || n >= sizeof want)
+		return 0;
+	memcpy(want, name, n);
+	want[n] = '\0';
+	for (size_t i = 1; i < c->n; i++)
+		if (crt_serves(&c->chain[i], want, n))
+			return mbedtls_ssl_set_hs_own_cert(ssl, &c->chain[i],
+			                                   &c->key[i]);
+	return 0;
+}
+
+/* Loads pair i of the lists into c. */
+static int load_pair(struct tls_server *ts, struct tls_cfg *c, size_t i,
+                     const char *certs, const char *keys, char *err,
+                     size_t errlen)
+{
+	char cert[4096], key[4096], e[160];
+	if (config_path_at(certs, i, cert, sizeof cert) != 0 ||
+	    config_path_at(keys, i, key, sizeof key) != 0) {
+		snprintf(err, errlen, "certificate and key lists do not pair up");
+		return -1;
+	}
+	int rc = mbedtls_x509_crt_parse_file(&c->chain[i], cert);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "certificate %s: %s", cert, e);
+		return -1;
+	}
+	rc = compat_pk_parse_keyfile(&c->key[i], key, &ts->drbg);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "key %s: %s", key, e);
+		return -1;
+	}
+	if (compat_pk_check_pair(compat_crt_pk(&c->chain[i]), &c->key[i],
+	                         &ts->drbg) != 0) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		         key, cert);
+		return -1;
+	}
+	return 0;
 }
 
 int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
@@ -128,29 +212,22 @@ int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
 	}
 	c->refs = 1;
 	mbedtls_ssl_config_init(&c->conf);
-	mbedtls_x509_crt_init(&c->chain);
-	mbedtls_pk_init(&c->key);
+	for (size_t i = 0; i < CONFIG_MAX_CERTS; i++) {
+		mbedtls_x509_crt_init(&c->chain[i]);
+		mbedtls_pk_init(&c->key[i]);
+	}
 
 	char e[160];
-	int rc = mbedtls_x509_crt_parse_file(&c->chain, cert);
-	if (rc != 0) {
-		errtext(rc, e, sizeof e);
-		snprintf(err, errlen, "certificate %s: %s", cert, e);
+	int rc;
+	c->n = config_count_paths(cert);
+	if (c->n == 0 || c->n != config_count_paths(key)) {
+		snprintf(err, errlen, "need as many keys as certificates "
+		         "(at most %d)", CONFIG_MAX_CERTS);
 		goto fail;
 	}
-	rc = compat_pk_parse_keyfile(&c->key, key, &ts->drbg);
-	if (rc != 0) {
-		errtext(rc, e, sizeof e);
-		snprintf(err, errlen, "key %s: %s", key, e);
-		goto fail;
-	}
-	rc = compat_pk_check_pair(compat_crt_pk(&c->chain), &c->key,
-	                          &ts->drbg);
-	if (rc != 0) {
-		snprintf(err, errlen, "key %s does not match certificate %s",
-		         key, cert);
-		goto fail;
-	}
+	for (size_t i = 0; i < c->n; i++)
+		if (load_pair(ts, c, i, cert, key, err, errlen) != 0)
+			goto fail;
 	rc = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_SERVER,
 	                                 MBEDTLS_SSL_TRANSPORT_STREAM,
 	                                 MBEDTLS_SSL_PRESET_DEFAULT);
@@ -174,12 +251,14 @@ int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
 		snprintf(err, errlen, "ALPN setup failed");
 		goto fail;
 	}
-	rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key);
+	rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain[0], &c->key[0]);
 	if (rc != 0) {
 		errtext(rc, e, sizeof e);
 		snprintf(err, errlen, "certificate %s: %s", cert, e);
 		goto fail;
 	}
+	if (c->n > 1)
+		mbedtls_ssl_conf_sni(&c->conf, sni_select, c);
 	cfg_unref(ts->cur);
 	ts->cur = c;
 	return 0;

@@ -39,7 +39,9 @@ def make_cert(d, name):
     cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                    "-subj", "/CN=" + name, "-keyout", key, "-out", cert],
+                    "-subj", "/CN=" + name, "-addext",
+                    "subjectAltName=DNS:%s.test,DNS:*.%s.test" % (name, name),
+                    "-keyout", key, "-out", cert],
                    check=True, capture_output=True, timeout=30)
     return cert, key
 
@@ -47,8 +49,11 @@ def make_cert(d, name):
 class Server:
     def __init__(self, d):
         self.cert, self.key = make_cert(d, "one")
+        # A second pair, chosen by SNI: [tls] cert/key lists.
+        cert2, key2 = make_cert(d, "two")
         self.log = open(os.path.join(d, "io_echo.log"), "w+")
-        self.p = subprocess.Popen([ECHO, self.cert, self.key, str(TIMEOUT)],
+        self.p = subprocess.Popen([ECHO, self.cert + " " + cert2,
+                                   self.key + " " + key2, str(TIMEOUT)],
                                   stdout=subprocess.PIPE, stderr=self.log,
                                   text=True)
         line = self.p.stdout.readline().split()
@@ -165,6 +170,22 @@ def t_alpn():
         raise AssertionError("http/1.1-only ALPN was accepted")
 
 
+@check("SNI picks the certificate naming the host, else the default")
+def t_sni():
+    def peer_names(host):
+        t = ctx().wrap_socket(connect(srv.tls), server_hostname=host)
+        read_until(t, b"hello\r\n")
+        der = t.getpeercert(binary_form=True)
+        t.close()
+        return der
+    one = peer_names(None)
+    assert peer_names("one.test") == one
+    assert peer_names("mail.two.test") != one  # wildcard *.two.test
+    assert peer_names("two.test") == peer_names("mail.two.test")
+    assert peer_names("a.b.two.test") == one  # wildcards span one label
+    assert peer_names("unknown.example") == one
+
+
 @check("session resumption with tickets")
 def t_tickets():
     c = ctx()
@@ -256,9 +277,9 @@ def t_reload():
     read_until(old, b"hello\r\n")
     first = old.getpeercert(binary_form=True)
     d = os.path.dirname(srv.cert)
-    cert2, key2 = make_cert(d, "two")
-    os.replace(cert2, srv.cert)
-    os.replace(key2, srv.key)
+    cert3, key3 = make_cert(d, "three")
+    os.replace(cert3, srv.cert)
+    os.replace(key3, srv.key)
     srv.p.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     new = ctx().wrap_socket(connect(srv.tls))

@@ -233,7 +233,7 @@ static const struct {
 	{"[tls]\ncert = /a\n", "t.conf:2: [tls] cert is set but key is not"},
 	{"[tls]\n\nkey = /a\n", "t.conf:3: [tls] key is set but cert is not"},
 	{"[tls]\ncert = relative/c.pem\nkey = /k\n",
-	 "t.conf:2: [tls] cert: 'relative/c.pem' is not an absolute path"},
+	 "t.conf:2: [tls] cert: 'relative/c.pem' is not absolute paths separated by spaces (at most 8)"},
 	{"[server]\ndata_dir =\n",
 	 "t.conf:2: [server] data_dir: empty value, expected an absolute path"},
 	{"[server]\nuser =   # nobody\n",
@@ -286,6 +286,12 @@ static const struct {
 	{"[smtp\n", "t.conf:1: unterminated section header"},
 	{"[server]\nhostname = a\x01" "b\n", "t.conf:2: control character"},
 	{"[server]\nhostname\n", "t.conf:2: expected 'key = value' or '[section]'"},
+	{"[tls]\ncert = /a.pem /b.pem\nkey = /a.key\n",
+	 "t.conf:3: [tls] cert and key must list the same number of files "
+	 "(paired by position)"},
+	{"[tls]\ncert = /1 /2 /3 /4 /5 /6 /7 /8 /9\nkey = /k\n",
+	 "t.conf:2: [tls] cert: '/1 /2 /3 /4 /5 /6 /7 /8 /9' is not absolute "
+	 "paths separated by spaces (at most 8)"},
 };
 /* clang-format on */
 
