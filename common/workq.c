@@ -12,6 +12,7 @@
 #include "log.h"
 
 #define WORKQ_MAX_THREADS 16
+#define WORKQ_MAX_BATCH 256
 
 struct workq {
 	struct runner r; /* first: workq_runner casts back */
@@ -51,6 +52,36 @@ static void workq_submit(struct runner *r, struct job *j)
 	uv_mutex_unlock(&wq->lock);
 }
 
+/* Takes the first queued job and, if it belongs to a group, every other
+ * queued job of that group (up to the group's max): concurrent deliveries
+ * then share one transaction. Called with the lock held. */
+static unsigned take(struct workq *wq, struct job **batch)
+{
+	struct job *j = wq->in_head;
+	if (!j)
+		return 0;
+	unsigned n = 0, max = 1;
+	if (j->group) {
+		max = j->group->max ? j->group->max : 1;
+		if (max > WORKQ_MAX_BATCH)
+			max = WORKQ_MAX_BATCH;
+	}
+	struct job **pp = &wq->in_head, *prev = NULL;
+	while (*pp && n < max) {
+		struct job *c = *pp;
+		if (n == 0 || (j->group && c->group == j->group)) {
+			*pp = c->next;
+			if (wq->in_tail == c)
+				wq->in_tail = prev;
+			batch[n++] = c;
+		} else {
+			prev = c;
+			pp = &c->next;
+		}
+	}
+	return n;
+}
+
 static void worker_main(void *arg)
 {
 	struct workq *wq = arg;
@@ -60,18 +91,22 @@ static void worker_main(void *arg)
 	for (;;) {
 		while (!wq->in_head && !wq->stopping)
 			uv_cond_wait(&wq->cond, &wq->lock);
-		struct job *j = wq->in_head;
-		if (!j)
+		struct job *batch[WORKQ_MAX_BATCH];
+		unsigned n = take(wq, batch);
+		if (n == 0)
 			break; /* stopping and nothing left */
-		wq->in_head = j->next;
-		if (!wq->in_head)
-			wq->in_tail = NULL;
 		uv_mutex_unlock(&wq->lock);
 
-		j->work(j, wctx);
+		if (batch[0]->group) {
+			job_run_batch(batch, n, wctx);
+		} else {
+			batch[0]->group_status = 0;
+			batch[0]->work(batch[0], wctx);
+		}
 
 		uv_mutex_lock(&wq->lock);
-		list_push(&wq->out_head, &wq->out_tail, j);
+		for (unsigned i = 0; i < n; i++)
+			list_push(&wq->out_head, &wq->out_tail, batch[i]);
 		/* uv_async_send coalesces: one wake-up may carry many jobs. */
 		uv_async_send(&wq->wake);
 	}

@@ -1,11 +1,11 @@
-/* AUTHORIZATION state (RFC 1939 4, 7): USER, PASS, CAPA, STLS, AUTH, QUIT,
- * and the two login jobs: the password check on the auth runner, then the
- * mailbox lock and snapshot on the store runner. */
-#include <stdlib.h>
+/* Credentials in the AUTHORIZATION state: USER and PASS (RFC 1939 7) and
+ * AUTH PLAIN (RFC 5034 4, RFC 4616), with and without an initial
+ * response. The policy loop has already refused all three before TLS
+ * (DESIGN.md); both paths end in pop3_login_start. */
 #include <string.h>
 
-#include "log.h"
 #include "pop3_priv.h"
+#include "sasl.h"
 
 void pop3_cmd_user(struct pop3_session *s, const struct pop3_cmd *c)
 {
@@ -17,119 +17,9 @@ void pop3_cmd_user(struct pop3_session *s, const struct pop3_cmd *c)
 	pop3_reply(s, "+OK");
 }
 
-/* ---- login, step 2: lock and snapshot (store runner) ----------------- */
-
-static void open_work(struct job *j, void *wctx)
-{
-	struct pop3_job *pj = (struct pop3_job *)j;
-	struct store *st = wctx;
-
-	if (!st) {
-		pj->st = STORE_TEMPFAIL;
-		return;
-	}
-	pj->st = store_mailbox_lock(st, pj->mailbox, &pj->token);
-	if (pj->st != STORE_OK)
-		return;
-	/* RFC 1939 8 / issue 4: the maildrop is a snapshot taken now. */
-	pj->st = store_mailbox_list(st, pj->mailbox, &pj->entries, &pj->n);
-	if (pj->st == STORE_OK) {
-		pj->deleted = calloc(pj->n ? pj->n : 1, 1);
-		if (!pj->deleted) {
-			free(pj->entries);
-			pj->entries = NULL;
-			pj->st = STORE_TEMPFAIL;
-		}
-	}
-	if (pj->st != STORE_OK)
-		store_mailbox_unlock(st, pj->mailbox, pj->token);
-}
-
-static void open_complete(struct pop3_session *s)
-{
-	struct pop3_job *j = &s->job;
-	struct pop3_maildrop *md = s->md;
-
-	if (j->st != STORE_OK) {
-		pop3_maildrop_release(s);
-		if (j->st == STORE_INUSE) {
-			/* RFC 2449 8.1.1 */
-			pop3_reply(s, "-ERR [IN-USE] Mailbox is locked by "
-			              "another session.");
-		} else {
-			log_err(s->sid, "mailbox open failed: %s",
-			        store_status_name(j->st));
-			pop3_reply(s, "-ERR [SYS/TEMP] Mailbox unavailable, "
-			              "try again later.");
-		}
-		return;
-	}
-	/* Absorb the results even if the connection is gone: the lock must
-	 * be released by pop3_maildrop_release when the session is freed. */
-	md->token = j->token;
-	md->locked = true;
-	md->e = j->entries;
-	md->deleted = j->deleted;
-	md->n = j->n;
-	j->entries = NULL;
-	j->deleted = NULL;
-	md->octets = 0;
-	for (size_t i = 0; i < md->n; i++)
-		md->octets += md->e[i].size;
-	s->state = POP3_STATE_TRANSACTION;
-
-	char esc[128];
-	log_info(s->sid, "login user=%s ip=%s msgs=%zu octets=%llu",
-	         log_escape(esc, sizeof esc, j->user, strlen(j->user)), s->ip,
-	         md->n, (unsigned long long)md->octets);
-	pop3_reply(s, "+OK Logged in.");
-}
-
-/* ---- login, step 1: the password (auth runner) ----------------------- */
-
-static void auth_work(struct job *j, void *wctx)
-{
-	struct pop3_job *pj = (struct pop3_job *)j;
-
-	pj->st = wctx ? store_user_auth(wctx, pj->user, pj->pass, &pj->mailbox)
-	              : STORE_TEMPFAIL;
-	explicit_bzero(pj->pass, sizeof pj->pass);
-}
-
-static void auth_complete(struct pop3_session *s)
-{
-	struct pop3_job *j = &s->job;
-	char esc[128];
-
-	switch (j->st) {
-	case STORE_OK:
-		s->md->mailbox = j->mailbox;
-		pop3_submit(s, s->store_runner, open_work, open_complete);
-		return;
-	case STORE_DENIED:
-	case STORE_NOTFOUND:
-	case STORE_NOTLOCAL:
-	case STORE_INVALID:
-		/* One reply for unknown users and wrong passwords, so the
-		 * reply reveals nothing (RFC 3206 4: [AUTH]). */
-		pop3_maildrop_release(s);
-		log_info(s->sid, "login failed user=%s ip=%s",
-		         log_escape(esc, sizeof esc, j->user, strlen(j->user)),
-		         s->ip);
-		pop3_bad(s, "-ERR [AUTH] Authentication failed.");
-		return;
-	default:
-		pop3_maildrop_release(s);
-		log_err(s->sid, "auth failed: %s", store_status_name(j->st));
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable, "
-		              "try again later.");
-		return;
-	}
-}
-
 void pop3_cmd_pass(struct pop3_session *s, const struct pop3_cmd *c)
 {
-	struct pop3_job *j = &s->job;
+	char pass[POP3_LINE_MAX + 1];
 
 	/* RFC 1939 7: PASS only right after a successful USER. */
 	if (!s->have_user) {
@@ -137,71 +27,93 @@ void pop3_cmd_pass(struct pop3_session *s, const struct pop3_cmd *c)
 		return;
 	}
 	s->have_user = false;
-	/* Check, then proceed: the maildrop is allocated before anything is
-	 * submitted, so a later failure never needs memory. */
-	s->md = calloc(1, sizeof *s->md);
-	if (!s->md) {
-		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory, try again later.");
+	memcpy(pass, c->arg[0].p, c->arg[0].len);
+	pass[c->arg[0].len] = '\0';
+	pop3_login_start(s, s->user, pass, false);
+	explicit_bzero(pass, sizeof pass);
+	explicit_bzero(s->user, sizeof s->user);
+}
+
+/* Decodes a PLAIN message (RFC 4616 2) and starts the login. */
+static void plain_login(struct pop3_session *s, const char *b64, size_t n)
+{
+	struct sasl_plain p;
+
+	switch (sasl_plain_decode(b64, n, &p)) {
+	case SASL_OK:
+		break;
+	case SASL_BAD_BASE64:
+		pop3_bad(s, "-ERR Invalid base64 data.");
+		return;
+	default:
+		pop3_bad(s, "-ERR Malformed PLAIN response.");
 		return;
 	}
-	memcpy(j->user, s->user, sizeof j->user);
-	explicit_bzero(s->user, sizeof s->user);
-	memcpy(j->pass, c->arg[0].p, c->arg[0].len);
-	j->pass[c->arg[0].len] = '\0';
-	pop3_submit(s, s->auth_runner, auth_work, auth_complete);
+	/* RFC 4616 2: an authzid other than the authcid asks to act as
+	 * someone else, which nobody may here. It fails like a wrong
+	 * password, after the same work, so it reveals nothing. */
+	bool deny = p.authzid[0] && strcmp(p.authzid, p.authcid) != 0;
+	pop3_login_start(s, p.authcid, p.passwd, deny);
+	sasl_wipe(&p, sizeof p);
+}
+
+static bool is_plain(const struct pop3_view *v)
+{
+	static const char name[] = "PLAIN";
+
+	if (v->len != sizeof name - 1)
+		return false;
+	for (size_t i = 0; i < v->len; i++) {
+		char ch = v->p[i];
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch != name[i])
+			return false;
+	}
+	return true;
 }
 
 void pop3_cmd_auth(struct pop3_session *s, const struct pop3_cmd *c)
 {
-	/* RFC 5034 4: SASL comes with issue 4; nothing is advertised yet. */
-	pop3_reply(s, "-ERR Unsupported authentication mechanism.");
-}
-
-void pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c)
-{
-	bool auth = s->state == POP3_STATE_AUTHORIZATION;
-
-	/* RFC 2449 5, 6. USER only where it would be accepted (DESIGN.md:
-	 * no password before TLS); STLS only before TLS (RFC 2595 4). */
-	pop3_reply(s, "+OK Capability list follows");
-	pop3_reply(s, "TOP");
-	pop3_reply(s, "UIDL");
-	pop3_reply(s, "RESP-CODES");
-	pop3_reply(s, "AUTH-RESP-CODE"); /* RFC 3206 */
-	pop3_reply(s, "PIPELINING");
-	if (auth && (s->tls || s->cfg.plaintext_auth))
-		pop3_reply(s, "USER");
-	if (auth && !s->tls && s->cfg.tls_available)
-		pop3_reply(s, "STLS");
-	pop3_reply(s, "EXPIRE NEVER");
-	pop3_reply(s, "IMPLEMENTATION postlite");
-	pop3_reply(s, ".");
-}
-
-void pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c)
-{
-	if (s->tls) {
-		/* RFC 2595 4 */
-		pop3_reply(s, "-ERR Command not permitted when TLS active");
+	if (c->argc == 0) {
+		/* Not in RFC 5034: RFC 1734-era clients (and Dovecot) list
+		 * the mechanisms this way. Same list as CAPA's SASL line. */
+		pop3_reply(s, "+OK");
+		pop3_reply(s, "PLAIN");
+		pop3_reply(s, ".");
 		return;
 	}
-	if (!s->cfg.tls_available) {
-		pop3_reply(s, "-ERR TLS not available.");
+	if (!is_plain(&c->arg[0])) {
+		pop3_bad(s, "-ERR Unsupported authentication mechanism.");
 		return;
 	}
-	pop3_reply(s, "+OK Begin TLS negotiation");
-	/* No input is read until tls_ready; the I/O layer discards whatever
-	 * was pipelined behind STLS. */
-	s->tls_pending = true;
-	if (s->io->starttls(s->io_ctx) != 0) {
-		log_err(s->sid, "starttls failed");
-		pop3_close(s);
+	if (c->argc == 2) {
+		/* RFC 5034 4: the initial response; "=" is an empty one. */
+		plain_login(s, c->arg[1].p, c->arg[1].len);
+		return;
 	}
+	/* RFC 5034 4: an empty challenge is "+" and a space. */
+	pop3_reply(s, "+ ");
+	pop3_sasl_mode(s, true);
 }
 
-void pop3_cmd_quit_auth(struct pop3_session *s, const struct pop3_cmd *c)
+void pop3_sasl_response(struct pop3_session *s, enum lr_result r, size_t n)
 {
-	/* RFC 1939 4: QUIT here does not enter UPDATE. */
-	pop3_reply(s, "+OK Logging out.");
-	pop3_close(s);
+	pop3_sasl_mode(s, false);
+	switch (r) {
+	case LR_LINE:
+		break;
+	case LR_TOO_LONG:
+		pop3_bad(s, "-ERR Authentication response too long.");
+		return;
+	default: /* NUL, bare LF: not base64 either way */
+		pop3_bad(s, "-ERR Invalid base64 data.");
+		return;
+	}
+	/* RFC 5034 4: "*" cancels; the server MUST answer -ERR. */
+	if (sasl_is_cancel(s->line, n)) {
+		pop3_reply(s, "-ERR Authentication cancelled by the client.");
+		return;
+	}
+	plain_login(s, s->line, n);
 }

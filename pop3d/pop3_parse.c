@@ -34,8 +34,11 @@ static const struct pop3_grammar {
 	[POP3_CMD_CAPA] = { "CAPA", 0, 0, { 0 } },
 	[POP3_CMD_STLS] = { "STLS", 0, 0, { 0 } },
 	/* RFC 5034 4: mechanism [initial-response]; the response is base64
-	 * and may exceed 40 octets. */
-	[POP3_CMD_AUTH] = { "AUTH", 1, 2, { ARG_WORD, ARG_NAME } },
+	 * and may exceed 40 octets (the line limit still holds: RFC 5034 4
+	 * has the client leave out a response that would not fit). A bare
+	 * "AUTH" lists the mechanisms (RFC 1734 clients; Dovecot does too). */
+	[POP3_CMD_AUTH] = { "AUTH", 0, 2, { ARG_WORD, ARG_NAME } },
+	[POP3_CMD_UTF8] = { "UTF8", 0, 0, { 0 } },
 };
 
 static char ascii_upper(char c)

@@ -4,7 +4,8 @@
  *
  * Grammar (RFC 1939 3, RFC 2449 3 and 4):
  *   line    = keyword *(SP argument)          ; single SP between fields
- *   keyword = 3*4ALPHA                        ; case-insensitive
+ *   keyword = 3*4VCHAR                        ; case-insensitive (ASCII);
+ *                                             ; RFC 2449 3 ("UTF8")
  *   a line is at most 255 octets including CRLF (POP3_LINE_MAX without it);
  *   an argument is at most 40 octets (POP3_ARG_MAX), except the USER name
  *   and the PASS password, which may use the whole line (full addresses and
@@ -38,6 +39,7 @@ enum pop3_verb {
 	POP3_CMD_CAPA,
 	POP3_CMD_STLS,
 	POP3_CMD_AUTH,
+	POP3_CMD_UTF8, /* RFC 6856 2 */
 	POP3_CMD_COUNT
 };
 

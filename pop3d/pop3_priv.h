@@ -8,12 +8,16 @@
 #include <stdint.h>
 
 #include "linereader.h"
+#include "sasl.h"
 #include "pop3_parse.h"
 #include "pop3_session.h"
 #include "pop3_stuff.h"
 #include "store.h"
 
 #define POP3_MAX_BAD 10          /* bad commands before we hang up */
+/* A SASL client response line (RFC 5034 4): base64 of a PLAIN message of
+ * three fields, each up to SASL_FIELD_MAX - 1 octets. */
+#define POP3_SASL_LINE_MAX 1024
 #define POP3_READ_PIECE (64 * 1024) /* bytes per store_entry_read job */
 #define POP3_REPLY_MAX 512       /* RFC 2449 4: first line incl. CRLF */
 
@@ -47,8 +51,10 @@ struct pop3_job {
 	struct job j;
 	void (*complete)(struct pop3_session *s);
 	enum store_status st;
-	char user[POP3_LINE_MAX + 1]; /* PASS */
-	char pass[POP3_LINE_MAX + 1]; /* PASS: wiped by the work function */
+	char user[SASL_FIELD_MAX];    /* PASS, AUTH */
+	char pass[SASL_FIELD_MAX];    /* PASS, AUTH: wiped by the work function */
+	bool deny;                    /* AUTH: fail after the same work (an
+	                                 authzid we cannot honour) */
 	uint64_t mailbox;             /* PASS out; lock, read, quit in */
 	uint64_t token;               /* lock out; quit in */
 	struct store_entry *entries;  /* lock out */
@@ -89,13 +95,16 @@ struct pop3_session {
 	struct runner *store_runner, *auth_runner;
 	struct buf *in;
 	struct linereader lr;
-	char line[POP3_LINE_MAX + 1]; /* the command being handled */
+	/* the command or SASL response being handled */
+	char line[POP3_SASL_LINE_MAX + 1];
 
 	enum pop3_state state;
 	bool tls;         /* TLS is up (implicit or after STLS) */
 	bool tls_pending; /* STLS answered, handshake not done yet */
 	bool have_user;   /* RFC 1939 7: USER accepted, PASS may follow */
 	char user[POP3_LINE_MAX + 1];
+	bool sasl;        /* RFC 5034 4: "+ " sent, a PLAIN response is due */
+	bool utf8;        /* RFC 6856 2: the client sent UTF8 */
 	unsigned bad;     /* bad commands so far */
 
 	bool busy;     /* a job is in flight */
@@ -131,6 +140,12 @@ void pop3_close(struct pop3_session *s);
 bool pop3_submit(struct pop3_session *s, struct runner *r,
                  void (*work)(struct job *j, void *wctx),
                  void (*complete)(struct pop3_session *s));
+/* Runs complete after ms on cfg.timer (at once without one), with the
+ * session busy meanwhile, as if a job were in flight. */
+void pop3_delay(struct pop3_session *s, unsigned ms,
+                void (*complete)(struct pop3_session *s));
+/* Switches the line limit between commands and SASL responses. */
+void pop3_sasl_mode(struct pop3_session *s, bool on);
 /* True when output is above the high-water mark. */
 bool pop3_out_full(struct pop3_session *s);
 
@@ -141,12 +156,27 @@ bool pop3_out_full(struct pop3_session *s);
 void pop3_maildrop_release(struct pop3_session *s);
 void pop3_maildrop_free(struct pop3_maildrop *md);
 
-/* ---- pop3_cmd_auth.c: AUTHORIZATION state ----------------------------- */
+/* ---- pop3_login.c: from credentials to the TRANSACTION state --------- */
+
+/* Checks user/pass (each NUL-terminated, at most SASL_FIELD_MAX - 1
+ * octets; the caller wipes its copies), then locks and lists the mailbox;
+ * replies +OK or -ERR when done. deny: fail after the same work and the
+ * same delay. Refuses at once ([SYS/TEMP]) while the peer's address is
+ * throttled. */
+void pop3_login_start(struct pop3_session *s, const char *user,
+                      const char *pass, bool deny);
+
+/* ---- pop3_cmd_auth.c: USER, PASS, AUTH (AUTHORIZATION state) ---------- */
 void pop3_cmd_user(struct pop3_session *s, const struct pop3_cmd *c);
 void pop3_cmd_pass(struct pop3_session *s, const struct pop3_cmd *c);
 void pop3_cmd_auth(struct pop3_session *s, const struct pop3_cmd *c);
+/* A line while s->sasl: the client's response to "+ " (RFC 5034 4). */
+void pop3_sasl_response(struct pop3_session *s, enum lr_result r, size_t n);
+
+/* ---- pop3_cmd_capa.c: CAPA, STLS, UTF8, QUIT before login ------------- */
 void pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c);
 void pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c);
+void pop3_cmd_utf8(struct pop3_session *s, const struct pop3_cmd *c);
 void pop3_cmd_quit_auth(struct pop3_session *s, const struct pop3_cmd *c);
 
 /* ---- pop3_cmd_trans.c: TRANSACTION and UPDATE states ------------------ */

@@ -2,7 +2,6 @@
  * place their policy is enforced. Commands live in pop3_cmd_*.c. */
 #include "pop3_session.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@ static const struct pop3_row auth_rows[] = {
 	{ POP3_CMD_AUTH, pop3_cmd_auth, POP3_F_CRED },
 	{ POP3_CMD_CAPA, pop3_cmd_capa, 0 },
 	{ POP3_CMD_STLS, pop3_cmd_stls, 0 },
+	{ POP3_CMD_UTF8, pop3_cmd_utf8, 0 }, /* RFC 6856 2 */
 	{ POP3_CMD_QUIT, pop3_cmd_quit_auth, 0 },
 };
 
@@ -70,60 +70,6 @@ static const struct pop3_row *row_lookup(enum pop3_state st,
 		if (state_table[st].rows[i].verb == v)
 			return &state_table[st].rows[i];
 	return NULL;
-}
-
-/* ---- plumbing -------------------------------------------------------- */
-
-void pop3_write(struct pop3_session *s, const void *p, size_t n)
-{
-	if (s->gone || s->closing || n == 0)
-		return;
-	s->io->write(s->io_ctx, p, n);
-}
-
-void pop3_emit(void *arg, const void *p, size_t n)
-{
-	pop3_write(arg, p, n);
-}
-
-void pop3_reply(struct pop3_session *s, const char *fmt, ...)
-{
-	char line[POP3_REPLY_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof line - 2 ? (size_t)n : sizeof line - 3;
-	line[len++] = '\r';
-	line[len++] = '\n';
-	pop3_write(s, line, len);
-}
-
-void pop3_close(struct pop3_session *s)
-{
-	if (s->gone || s->closing)
-		return;
-	s->closing = true;
-	s->io->close(s->io_ctx);
-}
-
-void pop3_bad(struct pop3_session *s, const char *reply)
-{
-	pop3_reply(s, "%s", reply);
-	if (++s->bad < POP3_MAX_BAD)
-		return;
-	/* STYLE 14: errors before doing useful work cost the client. */
-	log_info(s->sid, "too many bad commands ip=%s", s->ip);
-	pop3_reply(s, "-ERR Too many bad commands, closing connection.");
-	pop3_close(s);
-}
-
-bool pop3_out_full(struct pop3_session *s)
-{
-	return s->io->pending(s->io_ctx) > SESSION_OUT_HIGH;
 }
 
 /* Ready to read the next command? */
@@ -189,6 +135,32 @@ bool pop3_submit(struct pop3_session *s, struct runner *r,
 	s->busy = true;
 	runner_submit(r, &s->job.j);
 	return true;
+}
+
+static void pop3_delay_work(struct job *j, void *wctx)
+{
+	(void)j;
+	(void)wctx;
+}
+
+void pop3_delay(struct pop3_session *s, unsigned ms,
+                void (*complete)(struct pop3_session *s))
+{
+	if (!s->cfg.timer || ms == 0) {
+		complete(s);
+		return;
+	}
+	s->job.j.work = pop3_delay_work; /* never called by a timer */
+	s->job.j.done = pop3_job_done;
+	s->job.complete = complete;
+	s->busy = true;
+	s->cfg.timer->start(s->cfg.timer, &s->job.j, ms);
+}
+
+void pop3_sasl_mode(struct pop3_session *s, bool on)
+{
+	s->sasl = on;
+	linereader_init(&s->lr, on ? POP3_SASL_LINE_MAX : POP3_LINE_MAX);
 }
 
 /* ---- the policy loop ------------------------------------------------- */
@@ -299,7 +271,7 @@ void pop3_session_input(struct pop3_session *s)
 		}
 		size_t n = 0;
 		if (r == LR_LINE) {
-			if (v.len > POP3_LINE_MAX) {
+			if (v.len > s->lr.max || v.len >= sizeof s->line) {
 				r = LR_TOO_LONG; /* cannot happen: lr.max */
 			} else {
 				n = v.len;
@@ -308,7 +280,10 @@ void pop3_session_input(struct pop3_session *s)
 		}
 		/* Consume before handling: STLS discards the input buffer. */
 		pop3_consume(s, v.consumed);
-		pop3_line(s, r, n);
+		if (s->sasl)
+			pop3_sasl_response(s, r, n);
+		else
+			pop3_line(s, r, n);
 		explicit_bzero(s->line, n);
 	}
 	pop3_leave(s);
@@ -339,6 +314,8 @@ struct pop3_session *pop3_session_new(const struct pop3_session_cfg *cfg,
 	linereader_init(&s->lr, POP3_LINE_MAX);
 	s->state = POP3_STATE_AUTHORIZATION;
 	s->tls = peer->tls || cfg->implicit_tls;
+	if (!s->cfg.max_bad)
+		s->cfg.max_bad = POP3_MAX_BAD;
 	return s;
 }
 
@@ -357,8 +334,9 @@ void pop3_session_tls_ready(struct pop3_session *s)
 	s->tls = true;
 	s->tls_pending = false;
 	s->have_user = false;
+	s->utf8 = false;
 	explicit_bzero(s->user, sizeof s->user);
-	linereader_init(&s->lr, POP3_LINE_MAX);
+	pop3_sasl_mode(s, false);
 	pop3_kick(s);
 	pop3_leave(s);
 }

@@ -18,6 +18,21 @@
 #include "job.h"
 #include "session_io.h"
 
+struct throttle;
+struct pop3_logins;
+
+/* Holds a job back for a while: the delay before each failed-login reply
+ * (STYLE 14). start() calls j->done(j) exactly once, on the loop thread,
+ * about ms milliseconds later, or sooner when the daemon stops; j->work is
+ * never called. The daemon implements it with a libuv timer, the tests
+ * with a queue they run when they like. */
+struct pop3_timer {
+	void (*start)(struct pop3_timer *t, struct job *j, unsigned ms);
+};
+
+/* RFC 1939 3: the autologout timer is at least 10 minutes. */
+#define POP3_AUTOLOGOUT_MIN 600u
+
 struct pop3_session_cfg {
 	const char *hostname; /* for the greeting; must outlive the session */
 	bool tls_available;   /* STLS may be offered (a certificate is loaded) */
@@ -26,6 +41,19 @@ struct pop3_session_cfg {
 	                         listener + config switch) */
 	unsigned timeout;     /* idle seconds (for the record; the I/O layer
 	                         enforces it and calls pop3_session_timeout) */
+	unsigned expire;      /* RFC 2449 6.7: days the server keeps mail;
+	                         0 = "EXPIRE NEVER", what the store does (the
+	                         "EXPIRE 0" policy is not offered) */
+	unsigned login_delay; /* RFC 2449 6.8: seconds between two logins to
+	                         one mailbox; 0 = no policy, not advertised */
+	unsigned fail_delay_ms; /* before each failed-login reply */
+	unsigned max_bad;     /* bad commands before hanging up; 0 = 10 */
+	/* Shared by every session of the daemon, loop thread only; each may
+	 * be NULL (no throttling, no login-delay table, no delay). They must
+	 * outlive the session and its jobs. */
+	struct throttle *throttle;  /* failed logins per IPv4 / IPv6 /64 */
+	struct pop3_logins *logins; /* last login per mailbox */
+	struct pop3_timer *timer;
 };
 
 struct pop3_session;

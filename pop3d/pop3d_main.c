@@ -4,18 +4,110 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "pop3_logins.h"
 #include "pop3_session.h"
 #include "store_worker.h"
+#include "throttle.h"
 #include "workq.h"
+
+/* Login abuse policy until [pop3] has keys for it (defaults only). */
+#define POP3D_FAIL_DELAY_MS 2000  /* before each failed-login reply */
+#define POP3D_THROTTLE_SLOTS 4096 /* addresses remembered */
+#define POP3D_THROTTLE_LIMIT 10   /* failures per address per window */
+#define POP3D_THROTTLE_WINDOW 900 /* seconds */
+#define POP3D_LOGINS_SLOTS 4096   /* mailboxes remembered (LOGIN-DELAY) */
+
+/* ---- pop3_timer over libuv timers ------------------------------------ */
+
+struct pop3d_delay {
+	uv_timer_t t;
+	struct job *j;
+	struct pop3d_delay *prev, *next;
+	struct pop3d_timer *owner;
+};
+
+struct pop3d_timer {
+	struct pop3_timer base; /* first: the sessions see only this */
+	uv_loop_t *loop;
+	struct pop3d_delay *pending;
+};
+
+static void delay_unlink(struct pop3d_delay *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		d->owner->pending = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+}
+
+/* libuv frees nothing: the handle's memory goes in its close callback,
+ * and only then does the job learn that its time is up. */
+static void delay_closed(uv_handle_t *h)
+{
+	struct pop3d_delay *d = h->data;
+	struct job *j = d->j;
+
+	free(d);
+	j->done(j);
+}
+
+static void delay_fire(uv_timer_t *t)
+{
+	struct pop3d_delay *d = t->data;
+
+	delay_unlink(d);
+	uv_close((uv_handle_t *)t, delay_closed);
+}
+
+static void pop3d_timer_start(struct pop3_timer *base, struct job *j,
+                              unsigned ms)
+{
+	struct pop3d_timer *tm = (struct pop3d_timer *)base;
+	struct pop3d_delay *d = calloc(1, sizeof *d);
+
+	if (!d) {
+		j->done(j); /* no memory for a timer: no delay */
+		return;
+	}
+	d->j = j;
+	d->owner = tm;
+	uv_timer_init(tm->loop, &d->t);
+	d->t.data = d;
+	d->next = tm->pending;
+	if (d->next)
+		d->next->prev = d;
+	tm->pending = d;
+	uv_timer_start(&d->t, delay_fire, ms, 0);
+}
+
+/* After the loop stopped: every pending delay ends now (job.h: done is
+ * always called), before the worker queues are drained. */
+static void pop3d_timer_flush(struct pop3d_timer *tm)
+{
+	while (tm->pending) {
+		struct pop3d_delay *d = tm->pending;
+		delay_unlink(d);
+		uv_timer_stop(&d->t);
+		uv_close((uv_handle_t *)&d->t, delay_closed);
+	}
+	uv_run(tm->loop, UV_RUN_NOWAIT);
+}
 
 struct pop3d_ctx {
 	const struct config *cfg;
 	struct server *srv;
 	struct runner *store_runner, *auth_runner;
+	struct throttle *throttle;
+	struct pop3_logins *logins;
+	struct pop3d_timer timer;
+	unsigned timeout;
 };
 
 struct pop3d_listener {
@@ -38,7 +130,11 @@ static void *pop3d_open(struct conn *c, void *arg, struct buf *in)
 		 * only on a loopback listener. */
 		.plaintext_auth = cfg->server.plaintext_auth_loopback &&
 		                  peer->local_loopback,
-		.timeout = cfg->pop3.timeout,
+		.timeout = l->ctx->timeout,
+		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
+		.throttle = l->ctx->throttle,
+		.logins = l->ctx->logins,
+		.timer = &l->ctx->timer.base,
 	};
 	struct pop3_session *s =
 	        pop3_session_new(&scfg, peer, &conn_session_io, c,
@@ -111,10 +207,26 @@ int main(int argc, char **argv)
 
 	struct pop3d_ctx ctx = { .cfg = cfg, .srv = srv };
 	struct pop3d_listener plain = { &ctx, false }, tls = { &ctx, true };
+	ctx.throttle = throttle_new(POP3D_THROTTLE_SLOTS, POP3D_THROTTLE_LIMIT,
+	                            POP3D_THROTTLE_WINDOW);
+	ctx.logins = pop3_logins_new(POP3D_LOGINS_SLOTS);
+	if (!ctx.throttle || !ctx.logins)
+		daemon_die("out of memory");
+	ctx.timer.base.start = pop3d_timer_start;
+	ctx.timer.loop = server_loop(srv);
+	/* RFC 1939 3: the autologout timer is at least 10 minutes. */
+	ctx.timeout = cfg->pop3.timeout;
+	if (ctx.timeout < POP3_AUTOLOGOUT_MIN) {
+		log_warn(NULL, "%s: [pop3] timeout %u is below RFC 1939's 10 "
+		         "minutes: using %u", cfg->path, ctx.timeout,
+		         POP3_AUTOLOGOUT_MIN);
+		ctx.timeout = POP3_AUTOLOGOUT_MIN;
+	}
 	struct server_limits lim = {
+		/* A SASL response line may be 1 KiB (POP3_SASL_LINE_MAX). */
 		.input_max = 4096,
 		.max_connections = cfg->pop3.max_connections,
-		.timeout = cfg->pop3.timeout,
+		.timeout = ctx.timeout,
 		.shutdown_grace = 10,
 		.handshake_timeout = 30,
 	};
@@ -141,9 +253,12 @@ int main(int argc, char **argv)
 
 	int rc = server_run(srv);
 
+	pop3d_timer_flush(&ctx.timer);
 	workq_free(store);
 	workq_free(auth);
 	server_free(srv);
+	throttle_free(ctx.throttle);
+	pop3_logins_free(ctx.logins);
 	config_free(cfg);
 	return rc;
 }

@@ -291,9 +291,10 @@ static const char login_ok[] = "+OK\r\n+OK Logged in.\r\n";
 static void want_capa(struct buf *w, bool user, bool stls)
 {
 	buf_puts(w, "+OK Capability list follows\r\nTOP\r\nUIDL\r\n"
-	            "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+	            "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	            "UTF8\r\n");
 	if (user)
-		buf_puts(w, "USER\r\n");
+		buf_puts(w, "USER\r\nSASL PLAIN\r\n");
 	if (stls)
 		buf_puts(w, "STLS\r\n");
 	buf_puts(w, "EXPIRE NEVER\r\nIMPLEMENTATION postlite\r\n.\r\n");
@@ -632,7 +633,7 @@ static void test_errors(size_t step)
 	t_feed(&t, "CA\0PA\r\n", 7, step);
 	t_say(&t, "CAPA\n\r\nSTAT\r\nPASS secret\r\n"
 	          "USER alice@example.org\r\nPASS wrong\r\n"
-	          "USER nobody@example.org\r\nPASS secret\r\nAUTH PLAIN\r\n"
+	          "USER nobody@example.org\r\nPASS secret\r\nAUTH CRAM-MD5\r\n"
 	          "USER bob@example.org\r\nPASS hunter2\r\nSTAT\r\nLIST\r\n"
 	          "UIDL\r\nRETR 1\r\nQUIT\r\n", step);
 	buf_puts(&w, greeting);
