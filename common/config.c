@@ -287,9 +287,11 @@ void config_free(struct config *cfg)
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		/* Every type that is not a number, flag or listener list is a
+		 * string cfg_set strdup'ed. */
 		enum cfg_type t = cfg_keys[i].type;
-		if (t == CFG_STRING || t == CFG_PATH || t == CFG_HOSTNAME ||
-		    t == CFG_USERNAME || t == CFG_RELAY_HOST)
+		if (t != CFG_SIZE && t != CFG_UINT && t != CFG_BOOL &&
+		    t != CFG_ENUM && t != CFG_LISTEN)
 			free(*(char **)cfg_slot(cfg, &cfg_keys[i]));
 	}
 	free(cfg->path);

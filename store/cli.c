@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_dns.h"
 #include "config.h"
 #include "password.h"
 #include "postlite_build.h"
 #include "store.h"
+#include "tls.h"
+
+/* Self-signed certificates made by init are valid this long: until the
+ * admin points [tls] at real ones (certbot). */
+#define CLI_SELFSIGNED_DAYS 3650
 
 struct cli {
 	const struct config *cfg;
@@ -60,6 +67,53 @@ static void cli_print(void *arg, const char *line)
 	printf("%s\n", line);
 }
 
+/* Copies the first of the space-separated paths in list (config.h:
+ * the default certificate or key). Returns 0, or -1 if it does not fit. */
+static int cli_first_path(const char *list, char *out, size_t outlen)
+{
+	size_t n = strcspn(list, " \t");
+	if (n == 0 || n >= outlen)
+		return -1;
+	memcpy(out, list, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* DESIGN.md: init makes a self-signed pair for the default [tls] cert and
+ * key when neither file exists, so the TLS listeners can start at once.
+ * Run as root, the key goes to root:<[server] user's group> 0640 (as the
+ * Debian postinst does): the daemons reread it after dropping privileges
+ * on SIGHUP. */
+static int cli_init_tls(const struct config *cfg)
+{
+	char cert[PATH_MAX], key[PATH_MAX], err[512];
+	struct stat sb;
+	if (!cfg->tls.cert || !cfg->tls.key ||
+	    cli_first_path(cfg->tls.cert, cert, sizeof cert) != 0 ||
+	    cli_first_path(cfg->tls.key, key, sizeof key) != 0)
+		return CLI_EXIT_OK; /* no TLS configured: nothing to make */
+	bool have_cert = lstat(cert, &sb) == 0, have_key = lstat(key, &sb) == 0;
+	if (have_cert || have_key) {
+		if (!have_cert || !have_key)
+			fprintf(stderr, "postlite: warning: %s exists but %s "
+			        "does not: no certificate made\n",
+			        have_cert ? cert : key, have_cert ? key : cert);
+		return CLI_EXIT_OK;
+	}
+	if (tls_make_selfsigned(cfg->server.hostname, CLI_SELFSIGNED_DAYS, cert,
+	                        key, err, sizeof err) != 0) {
+		fprintf(stderr, "postlite: self-signed certificate: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	const struct passwd *pw = geteuid() == 0 && cfg->server.user ?
+	                          getpwnam(cfg->server.user) : NULL;
+	if (pw && (chown(key, 0, pw->pw_gid) != 0 || chmod(key, 0640) != 0))
+		fprintf(stderr, "postlite: %s: %s\n", key, strerror(errno));
+	printf("postlite: made a self-signed certificate for %s in %s\n",
+	       cfg->server.hostname, cert);
+	return CLI_EXIT_OK;
+}
+
 static int cli_init(struct cli *c)
 {
 	char err[512];
@@ -68,10 +122,8 @@ static int cli_init(struct cli *c)
 		fprintf(stderr, "postlite: %s\n", err);
 		return CLI_EXIT_FAIL;
 	}
-	/* TODO(tls): DESIGN.md's init also makes a self-signed certificate
-	 * when [tls] cert is missing; that needs a helper from common/tls. */
 	printf("postlite: store ready in %s\n", dir);
-	return CLI_EXIT_OK;
+	return cli_init_tls(c->cfg);
 }
 
 static int cli_domain_add(struct cli *c)
@@ -139,9 +191,14 @@ static int cli_backup(struct cli *c)
 	return cli_result(c, store_backup(c->st, c->args[0]), c->args[0]);
 }
 
+static int cli_dns_verb(struct cli *c)
+{
+	return cli_dns(c->cfg, 1, c->args);
+}
+
 static const struct cli_verb cli_verbs[] = {
 	{"init", NULL, 0, false, false, cli_init,
-	 "init", "create or migrate the store"},
+	 "init", "create or migrate the store; self-signed cert if none"},
 	{"domain", "add", 1, false, true, cli_domain_add,
 	 "domain add DOMAIN", "receive mail for DOMAIN"},
 	{"domain", "remove", 1, false, true, cli_domain_remove,
@@ -164,6 +221,8 @@ static const struct cli_verb cli_verbs[] = {
 	 "user list", ""},
 	{"backup", NULL, 1, false, true, cli_backup,
 	 "backup PATH", "consistent copy of the live store"},
+	{"dns", NULL, 1, false, false, cli_dns_verb,
+	 "dns DOMAIN", "DNS records to publish for DOMAIN"},
 };
 
 #define CLI_NVERBS (sizeof cli_verbs / sizeof cli_verbs[0])
@@ -306,7 +365,8 @@ int main(int argc, char **argv)
 		rc = v->run(&c);
 		store_close(c.st);
 	}
-	cli_chown(cfg, !dir_existed);
+	if (v->needs_store || v->run == cli_init)
+		cli_chown(cfg, !dir_existed);
 	config_free(cfg);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "postlite: writing output: %s\n",

@@ -60,10 +60,12 @@ static int cli_read_hidden(const char *prompt, char *buf, size_t size)
 	off = cli_tty_saved;
 	off.c_lflag &= ~(tcflag_t)ECHO;
 	off.c_lflag |= ECHONL; /* the Enter still shows */
-	fputs(prompt, stderr);
-	fflush(stderr);
 	int rc = -1;
+	/* Echo off before the prompt: TCSAFLUSH drops what was typed
+	 * ahead, which must not include the answer. */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &off) == 0) {
+		fputs(prompt, stderr);
+		fflush(stderr);
 		rc = cli_read_line(buf, size);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &cli_tty_saved);
 	}

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +51,20 @@ enum store_status store_connect(const char *path, int flags, bool memory,
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	/* secure_delete: Debian builds it ON, which writes every deleted
 	 * byte twice; FAST still clears freed content when it costs no I/O.
-	 * auto_vacuum must precede the first table (a no-op afterwards). */
+	 * journal_size_limit: a 25 MiB delivery grows the WAL by as much;
+	 * cut it back to 16 MiB when it restarts instead of keeping it. */
 	const char *pragmas = memory ?
 		"PRAGMA foreign_keys=ON; PRAGMA secure_delete=FAST;" :
 		"PRAGMA foreign_keys=ON; PRAGMA secure_delete=FAST;"
-		"PRAGMA auto_vacuum=INCREMENTAL; PRAGMA synchronous=FULL;";
+		"PRAGMA synchronous=FULL; PRAGMA journal_size_limit=16777216;";
 	char *msg = NULL;
 	rc = sqlite3_exec(st->db, pragmas, NULL, NULL, &msg);
+	/* init (CREATE): auto_vacuum must precede the first table and the
+	 * switch to WAL, which writes the header. On an existing store it is
+	 * a no-op that still writes, so open never sends it. */
+	if (rc == SQLITE_OK && !memory && (flags & SQLITE_OPEN_CREATE))
+		rc = sqlite3_exec(st->db, "PRAGMA auto_vacuum=INCREMENTAL", NULL,
+		                  NULL, &msg);
 	if (rc == SQLITE_OK && !memory) {
 		/* WAL: readers never block the writer, and with FULL each
 		 * commit costs one sync. Persistent in the file. */
@@ -84,10 +92,29 @@ enum store_status store_connect(const char *path, int flags, bool memory,
 	return STORE_OK;
 }
 
-static int store_db_path(const char *data_dir, char *out, size_t outlen)
+/* data_dir/postlite.db with data_dir resolved: the admin may make
+ * data_dir a symlink, but SQLite's NOFOLLOW refuses links anywhere in
+ * the path, and only the file itself must not be one. */
+static enum store_status store_db_path(const char *data_dir, char *out,
+                                       size_t outlen, char *err,
+                                       size_t errlen)
 {
-	int n = snprintf(out, outlen, "%s/postlite.db", data_dir);
-	return n > 0 && (size_t)n < outlen ? 0 : -1;
+	char real[PATH_MAX];
+	if (!realpath(data_dir, real)) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(err, errlen, "%s: no store here: run 'postlite "
+			         "init' first", data_dir);
+		else
+			snprintf(err, errlen, "%s: %s", data_dir, strerror(e));
+		return e == EIO || e == ENOMEM ? STORE_TEMPFAIL : STORE_PERMFAIL;
+	}
+	int n = snprintf(out, outlen, "%s/postlite.db", real);
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "%s: path too long", data_dir);
+		return STORE_PERMFAIL;
+	}
+	return STORE_OK;
 }
 
 enum store_status store_open(const char *data_dir, struct store **out,
@@ -111,12 +138,15 @@ enum store_status store_open(const char *data_dir, struct store **out,
 		return STORE_OK;
 	}
 
-	char path[4096];
-	if (store_db_path(data_dir, path, sizeof path) != 0) {
-		snprintf(err, errlen, "%s: path too long", data_dir);
+	char path[PATH_MAX + 16];
+	if ((s = store_db_path(data_dir, path, sizeof path, err, errlen)) !=
+	    STORE_OK)
+		return s;
+	struct stat sb;
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "%s: a symbolic link: refused", path);
 		return STORE_PERMFAIL;
 	}
-	struct stat sb;
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "%s: no store here: run "
@@ -155,21 +185,20 @@ static enum store_status store_mkdir(const char *data_dir, char *err,
 			return STORE_OK;
 		errno = ENOTDIR;
 	}
-	snprintf(err, errlen, "%s: %s", data_dir, strerror(errno));
-	return errno == ENOSPC || errno == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
+	int e = errno;
+	snprintf(err, errlen, "%s: %s", data_dir, strerror(e));
+	return e == ENOSPC || e == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
 }
 
 enum store_status store_init(const char *data_dir, char *err, size_t errlen)
 {
 	if (strcmp(data_dir, ":memory:") == 0)
 		return STORE_OK; /* every open builds its own */
-	char path[4096];
-	if (store_db_path(data_dir, path, sizeof path) != 0) {
-		snprintf(err, errlen, "%s: path too long", data_dir);
-		return STORE_PERMFAIL;
-	}
+	char path[PATH_MAX + 16];
 	enum store_status s = store_mkdir(data_dir, err, errlen);
-	if (s != STORE_OK)
+	if (s != STORE_OK ||
+	    (s = store_db_path(data_dir, path, sizeof path, err, errlen)) !=
+	    STORE_OK)
 		return s;
 	/* 0660 files, so the group may later share the store. SQLite would
 	 * create the database 0644 & ~umask; an empty file is a fine new

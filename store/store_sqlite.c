@@ -18,8 +18,9 @@ static const char *const store_sql[ST__COUNT] = {
 	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[ST_FREELIST] = "PRAGMA freelist_count",
-	/* 4096 pages = 16 MiB with 4 KiB pages: keeps each step short. */
-	[ST_VACUUM_INC] = "PRAGMA incremental_vacuum(4096)",
+	/* 8192 pages = 32 MiB with 4 KiB pages: one large message's worth,
+	 * so each step stays short. */
+	[ST_VACUUM_INC] = "PRAGMA incremental_vacuum(8192)",
 
 	[ST_DOMAIN_ADD] = "INSERT INTO domains(name, created) VALUES (?1, ?2)",
 	[ST_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",

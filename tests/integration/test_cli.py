@@ -7,6 +7,7 @@ import os
 import pty
 import pwd
 import select
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -60,7 +61,7 @@ def run_tty(conf, args, answers):
     if pid == 0:
         os.execv(CLI, [CLI, "-c", conf] + args)
     out = b""
-    pending = list(answers)
+    answered = 0
     deadline = time.time() + 30
     while time.time() < deadline:
         r, _, _ = select.select([fd], [], [], 0.5)
@@ -73,15 +74,19 @@ def run_tty(conf, args, answers):
         if not chunk:
             break
         out += chunk
-        if pending and out.rstrip().endswith(b"password:"):
-            os.write(fd, pending.pop(0))
+        # Answer each prompt once it is out (the CLI flushes typed-ahead
+        # input when it turns echo off).
+        if answered < len(answers) and out.count(b"password:") > answered:
+            os.write(fd, answers[answered])
+            answered += 1
+    else:
+        os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="postlite-cli-")
+def main(tmp):
     conf = write_config(tmp, "postlite-no-such-user")
     data = os.path.join(tmp, "data")
     db = os.path.join(data, "postlite.db")
@@ -163,6 +168,27 @@ def main():
                       [b"one\n", b"two\n"])
     check("tty mismatch", rc == 1 and "do not match" in out, out)
 
+    # init makes a self-signed pair for [tls] when neither file exists.
+    tlsdir = os.path.join(tmp, "tls")
+    os.mkdir(tlsdir)
+    cert, key = (os.path.join(tlsdir, n) for n in ("cert.pem", "key.pem"))
+    conf_tls = os.path.join(tmp, "tls.conf")
+    with open(conf_tls, "w") as f:
+        f.write(f"[server]\nhostname = mail.example.test\n"
+                f"data_dir = {data}\nuser = postlite-no-such-user\n"
+                f"[tls]\ncert = {cert}\nkey = {key}\n")
+    expect("init tls", run(conf_tls, "init"), 0, err="")
+    check("cert made", os.path.exists(cert) and os.path.exists(key))
+    check("key private", stat.S_IMODE(os.stat(key).st_mode) & 0o077 == 0)
+    with open(cert) as f:
+        check("cert is PEM", f.read().startswith("-----BEGIN CERTIFICATE"))
+    before = os.stat(cert).st_mtime_ns
+    expect("init tls again", run(conf_tls, "init"), 0)
+    check("cert kept", os.stat(cert).st_mtime_ns == before)
+    os.unlink(key)
+    expect("init tls half", run(conf_tls, "init"), 0, err="warning")
+    check("no key made", not os.path.exists(key))
+
     backup = os.path.join(tmp, "backup.db")
     expect("backup", run(conf, "backup", backup), 0)
     check("backup mode", stat.S_IMODE(os.stat(backup).st_mode) == 0o600)
@@ -198,9 +224,12 @@ def main():
                 st = os.stat(os.path.join(data2, name))
                 check("owned " + name, st.st_uid == nobody.pw_uid)
 
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    tmp = tempfile.mkdtemp(prefix="postlite-cli-")
+    try:
+        main(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
