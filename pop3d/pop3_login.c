@@ -82,6 +82,7 @@ static void open_complete(struct pop3_session *s)
 	for (size_t i = 0; i < md->n; i++)
 		md->octets += md->e[i].size;
 	s->state = POP3_STATE_TRANSACTION;
+	s->bad = 0; /* a user now: counted against max_bad_trans */
 	pop3_logins_record(s->cfg.logins, md->mailbox, time(NULL));
 
 	char esc[128];

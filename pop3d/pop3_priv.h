@@ -14,7 +14,8 @@
 #include "pop3_stuff.h"
 #include "store.h"
 
-#define POP3_MAX_BAD 10          /* bad commands before we hang up */
+#define POP3_MAX_BAD 10          /* bad commands before login */
+#define POP3_MAX_BAD_TRANS 20    /* bad commands after login */
 /* A SASL client response line (RFC 5034 4): base64 of a PLAIN message of
  * three fields, each up to SASL_FIELD_MAX - 1 octets. */
 #define POP3_SASL_LINE_MAX 1024

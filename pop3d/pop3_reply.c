@@ -46,7 +46,10 @@ void pop3_close(struct pop3_session *s)
 void pop3_bad(struct pop3_session *s, const char *reply)
 {
 	pop3_reply(s, "%s", reply);
-	if (++s->bad < s->cfg.max_bad)
+	unsigned max = s->state == POP3_STATE_AUTHORIZATION
+	                       ? s->cfg.max_bad
+	                       : s->cfg.max_bad_trans;
+	if (++s->bad < max)
 		return;
 	/* STYLE 14: errors before doing useful work cost the client. */
 	log_info(s->sid, "too many bad commands ip=%s", s->ip);

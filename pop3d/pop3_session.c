@@ -316,6 +316,8 @@ struct pop3_session *pop3_session_new(const struct pop3_session_cfg *cfg,
 	s->tls = peer->tls || cfg->implicit_tls;
 	if (!s->cfg.max_bad)
 		s->cfg.max_bad = POP3_MAX_BAD;
+	if (!s->cfg.max_bad_trans)
+		s->cfg.max_bad_trans = POP3_MAX_BAD_TRANS;
 	return s;
 }
 

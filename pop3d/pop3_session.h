@@ -47,7 +47,10 @@ struct pop3_session_cfg {
 	unsigned login_delay; /* RFC 2449 6.8: seconds between two logins to
 	                         one mailbox; 0 = no policy, not advertised */
 	unsigned fail_delay_ms; /* before each failed-login reply */
-	unsigned max_bad;     /* bad commands before hanging up; 0 = 10 */
+	unsigned max_bad;     /* bad commands before login that make us hang
+	                         up; 0 = 10 (STYLE 14) */
+	unsigned max_bad_trans; /* the same after login (counted afresh);
+	                         0 = 20, as Dovecot */
 	/* Shared by every session of the daemon, loop thread only; each may
 	 * be NULL (no throttling, no login-delay table, no delay). They must
 	 * outlive the session and its jobs. */

@@ -8,7 +8,8 @@
  * starting with "#!" are directives; all but send/repeat end a block (the
  * bytes the client pipelines in one go):
  *   #!open NAME [tls] [stls] [plaintext] [ip=ADDR] [login_delay=S]
- *         [expire=D] [max_bad=N] [fail_delay=MS]   a session, now current
+ *         [expire=D] [max_bad=N] [max_bad_trans=N] [fail_delay=MS]
+ *                    a session, now current
  *   #!use NAME       make another open session current
  *   #!send TEXT      bytes without a CRLF      #!repeat N TEXT  N times
  *   #!sync           end the block here
@@ -352,6 +353,8 @@ static int open_sess(struct golden *g, char *args)
 			cfg.expire = (unsigned)atoi(o + 7);
 		else if (strncmp(o, "max_bad=", 8) == 0)
 			cfg.max_bad = (unsigned)atoi(o + 8);
+		else if (strncmp(o, "max_bad_trans=", 14) == 0)
+			cfg.max_bad_trans = (unsigned)atoi(o + 14);
 		else if (strncmp(o, "fail_delay=", 11) == 0)
 			cfg.fail_delay_ms = (unsigned)atoi(o + 11);
 		else
