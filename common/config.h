@@ -47,7 +47,8 @@ struct config {
 		struct listen_list listen; /* port 110 */
 		struct listen_list pop3s;  /* port 995 */
 		unsigned max_connections;  /* default 200 */
-		unsigned timeout;          /* seconds idle, default 600 (RFC 1939) */
+		unsigned timeout;          /* seconds idle, 600 (RFC 1939) or more */
+		unsigned login_delay;      /* RFC 2449 LOGIN-DELAY seconds; 0 none */
 	} pop3;
 
 	struct {

@@ -70,10 +70,13 @@ const struct cfg_key cfg_keys[] = {
 	KEY("pop3", "pop3s", CFG_LISTEN, pop3.pop3s, .flags = CFG_IMPLICIT_TLS),
 	KEY("pop3", "max_connections", CFG_UINT, pop3.max_connections,
 	    .min = 1, .max = 100000, .def = "200"),
-	/* RFC 1939 3 asks for an autologout timer of at least 10 minutes:
-	 * the default; a small box may still reap idle clients sooner. */
+	/* RFC 1939 3: the autologout timer is at least 10 minutes. */
 	KEY("pop3", "timeout", CFG_UINT, pop3.timeout,
-	    .min = 30, .max = 86400, .def = "600"),
+	    .min = 600, .max = 86400, .def = "600"),
+	/* RFC 2449 6.8 LOGIN-DELAY: seconds a mailbox must wait between two
+	 * logins (0: none, not advertised). */
+	KEY("pop3", "login_delay", CFG_UINT, pop3.login_delay,
+	    .min = 0, .max = 86400, .def = "0"),
 
 	KEY("relay", "host", CFG_RELAY_HOST, relay.host, .flags = CFG_OPTIONAL),
 	KEY("relay", "tls", CFG_ENUM, relay.tls, .def = "starttls",

@@ -212,7 +212,7 @@ static const struct {
 	{"[smtp]\ntimeout = 9\n",
 	 "t.conf:2: [smtp] timeout: '9' is not a number from 10 to 3600"},
 	{"[pop3]\ntimeout = 29\n",
-	 "t.conf:2: [pop3] timeout: '29' is not a number from 30 to 86400"},
+	 "t.conf:2: [pop3] timeout: '29' is not a number from 600 to 86400"},
 	{"[pop3]\nmax_connections = 100001\n",
 	 "t.conf:2: [pop3] max_connections: '100001' is not a number from 1 to 100000"},
 	{"[smtp]\nlisten = localhost:25\n",
