@@ -58,7 +58,11 @@ static void check_command(const char *line, size_t len)
 		return;
 	}
 	FUZZ_CHECK(st == SMTP_CMD_OK);
-	FUZZ_CHECK(cmd.name.p == line && cmd.name.len > 0);
+	/* A leading blank gives an empty verb, which is no verb. */
+	FUZZ_CHECK(cmd.name.p == line);
+	FUZZ_CHECK(cmd.name.len > 0 || blank(line[0]));
+	if (cmd.name.len == 0)
+		FUZZ_CHECK(cmd.verb == SMTP_VERB_UNKNOWN);
 	check_view(&cmd.name);
 	check_view(&cmd.arg);
 	for (size_t i = 0; i < cmd.name.len; i++)
