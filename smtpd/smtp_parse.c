@@ -17,6 +17,7 @@ static const struct {
 	{"NOOP", SMTP_VERB_NOOP},   {"QUIT", SMTP_VERB_QUIT},
 	{"VRFY", SMTP_VERB_VRFY},   {"EXPN", SMTP_VERB_EXPN},
 	{"HELP", SMTP_VERB_HELP},   {"STARTTLS", SMTP_VERB_STARTTLS},
+	{"AUTH", SMTP_VERB_AUTH},   {"BDAT", SMTP_VERB_BDAT},
 };
 
 /* HTTP methods are case-sensitive (RFC 9110 9.1), so only the upper-case
@@ -72,4 +73,63 @@ enum smtp_cmd_status smtp_parse_command(const char *line, size_t len,
 		    memcmp(line, http_methods[i], v) == 0 && cmd->arg.len > 0)
 			cmd->verb = SMTP_VERB_HTTP;
 	return SMTP_CMD_OK;
+}
+
+enum smtp_bdat_status smtp_parse_bdat(const char *arg, size_t len,
+                                      uint64_t *size, bool *last)
+{
+	size_t k = 0;
+	uint64_t n = 0;
+
+	*size = 0;
+	*last = false;
+	while (k < len && smtp_is_digit((unsigned char)arg[k])) {
+		n = n * 10 + (uint64_t)(arg[k] - '0');
+		if (n > SMTP_BDAT_SIZE_MAX)
+			return SMTP_BDAT_SYNTAX;
+		k++;
+	}
+	if (k == 0 || (k < len && !smtp_is_blank((unsigned char)arg[k])))
+		return SMTP_BDAT_SYNTAX;
+	*size = n;
+	if (k == len)
+		return SMTP_BDAT_OK;
+	/* The argument has no trailing blanks (smtp_parse_command trims
+	 * them); exactly one separator is what RFC 3030 writes, but a
+	 * blank is a blank. */
+	while (k < len && smtp_is_blank((unsigned char)arg[k]))
+		k++;
+	if (!smtp_eq_nocase(arg + k, len - k, "LAST"))
+		return SMTP_BDAT_BAD_MARKER;
+	*last = true;
+	return SMTP_BDAT_OK;
+}
+
+bool smtp_parse_auth(const char *arg, size_t len, struct smtp_auth_args *out)
+{
+	size_t k = 0;
+
+	memset(out, 0, sizeof *out);
+	/* RFC 4422 3.1: sasl-mech = 1*20mech-char, [A-Z0-9-_] (we also take
+	 * lower case: the mechanism is compared without regard to case). */
+	while (k < len && (smtp_is_alpha((unsigned char)arg[k]) ||
+	                   smtp_is_digit((unsigned char)arg[k]) ||
+	                   arg[k] == '-' || arg[k] == '_'))
+		k++;
+	if (k == 0 || k > 20 || (k < len && !smtp_is_blank((unsigned char)arg[k])))
+		return false;
+	out->mech.p = arg;
+	out->mech.len = k;
+	while (k < len && smtp_is_blank((unsigned char)arg[k]))
+		k++;
+	if (k == len)
+		return true;
+	size_t start = k;
+	while (k < len && !smtp_is_blank((unsigned char)arg[k]))
+		k++;
+	if (k != len)
+		return false; /* a third word */
+	out->resp.p = arg + start;
+	out->resp.len = len - start;
+	return true;
 }

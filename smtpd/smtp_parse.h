@@ -40,6 +40,8 @@ enum smtp_verb {
 	SMTP_VERB_EXPN,
 	SMTP_VERB_HELP,
 	SMTP_VERB_STARTTLS,
+	SMTP_VERB_AUTH, /* RFC 4954 */
+	SMTP_VERB_BDAT, /* RFC 3030 */
 	SMTP_VERB_HTTP, /* "GET / HTTP/1.1" and friends: a web client */
 	SMTP_VERB_COUNT
 };
@@ -104,6 +106,8 @@ struct smtp_path_args {
 	bool has_size;
 	uint64_t size;       /* RFC 1870 SIZE=, overflow-checked */
 	enum smtp_body body; /* RFC 6152 BODY= */
+	bool smtputf8;       /* RFC 6531 3.4: SMTPUTF8 (no value) */
+	bool has_auth;       /* RFC 4954 5: AUTH=<> or AUTH=xtext */
 };
 
 enum smtp_arg_status {
@@ -118,8 +122,10 @@ enum smtp_arg_status {
 };
 
 /* Parses the argument of MAIL ("FROM:<path> [params]"): the reverse-path,
- * which may be the null path <>, and the parameters (SIZE, BODY known; any
- * other is recorded in `unknown`). "FROM:" is matched without regard to
+ * which may be the null path <>, and the parameters (SIZE, BODY, SMTPUTF8
+ * and AUTH known; any other is recorded in `unknown`). A duplicate known
+ * parameter, SMTPUTF8 with a value, or an AUTH value that is neither "<>"
+ * nor xtext (RFC 3461 4) is SMTP_ARG_BAD_PARAM. "FROM:" is matched without regard to
  * case; blanks after the colon are tolerated (many clients send them).
  * Always fills *out; on failure its contents are unspecified. */
 enum smtp_arg_status smtp_parse_mail(const char *arg, size_t len,
@@ -139,5 +145,42 @@ enum smtp_arg_status smtp_parse_rcpt(const char *arg, size_t len,
  * (RFC 5321 4.1.3). True when acceptable; the token is then safe to copy
  * into a Received: header. */
 bool smtp_parse_helo(const char *arg, size_t len);
+
+/* True when the view holds a byte >= 0x80 (an RFC 6531 address). */
+bool smtp_view_is_utf8(const struct smtp_view *v);
+
+/* ---- BDAT and AUTH arguments -------------------------------------------- */
+
+enum smtp_bdat_status {
+	SMTP_BDAT_OK,
+	SMTP_BDAT_BAD_MARKER, /* a valid size, then something but "LAST":
+	                         size is set, so the chunk can be skipped */
+	SMTP_BDAT_SYNTAX,     /* no size, or one over SMTP_BDAT_SIZE_MAX:
+	                         the chunk's end cannot be known */
+};
+
+/* The largest chunk size taken as a number (2^62): a bigger one cannot
+ * be skipped in any sensible time, so it counts as a syntax error. */
+#define SMTP_BDAT_SIZE_MAX (UINT64_C(1) << 62)
+
+/* RFC 3030 2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ], where
+ * chunk-size = 1*DIGIT and end-marker = "LAST" (any case). arg is the
+ * command argument as smtp_parse_command gives it. Fills *size and *last
+ * (false unless OK). */
+enum smtp_bdat_status smtp_parse_bdat(const char *arg, size_t len,
+                                      uint64_t *size, bool *last);
+
+/* RFC 4954 4: "AUTH" SP sasl-mech [SP initial-response]. sasl-mech is
+ * 1*20 of [A-Z0-9-_] (RFC 4422 3.1; matched without regard to case by
+ * the caller); the initial response is base64 or "=" (checked by the
+ * SASL decoder, not here: it must only be one token). */
+struct smtp_auth_args {
+	struct smtp_view mech;
+	struct smtp_view resp; /* len 0: no initial response */
+};
+
+/* Returns false for a missing or malformed mechanism or more than two
+ * words. Views point into arg. */
+bool smtp_parse_auth(const char *arg, size_t len, struct smtp_auth_args *out);
 
 #endif

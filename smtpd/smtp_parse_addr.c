@@ -211,11 +211,42 @@ static bool parse_size(const struct smtp_view *v, uint64_t *out)
 	return true;
 }
 
+/* RFC 4954 5: AUTH=<> or an xtext mailbox (RFC 3461 4: xtext is
+ * %d33-42 / %d44-60 / %d62-126 with "+" HEXCHAR HEXCHAR escapes, HEXCHAR
+ * being upper-case). Never interpreted: the value is only checked. */
+static bool is_auth_value(const struct smtp_view *v)
+{
+	if (!v->p)
+		return false;
+	if (v->len == 2 && v->p[0] == '<' && v->p[1] == '>')
+		return true;
+	for (size_t i = 0; i < v->len; i++) {
+		char c = v->p[i];
+		if (c != '+')
+			continue; /* 33..126 but '=' is ensured by parse_params */
+		for (int h = 1; h <= 2; h++)
+			if (i + (size_t)h >= v->len ||
+			    !(smtp_is_digit((unsigned char)v->p[i + h]) ||
+			      (v->p[i + h] >= 'A' && v->p[i + h] <= 'F')))
+				return false;
+		i += 2;
+	}
+	return true;
+}
+
 static enum smtp_arg_status mail_params(struct smtp_path_args *out)
 {
 	for (size_t i = 0; i < out->nparam; i++) {
 		const struct smtp_param *pa = &out->param[i];
-		if (smtp_eq_nocase(pa->key.p, pa->key.len, "SIZE")) {
+		if (smtp_eq_nocase(pa->key.p, pa->key.len, "SMTPUTF8")) {
+			if (out->smtputf8 || pa->value.p)
+				return SMTP_ARG_BAD_PARAM;
+			out->smtputf8 = true;
+		} else if (smtp_eq_nocase(pa->key.p, pa->key.len, "AUTH")) {
+			if (out->has_auth || !is_auth_value(&pa->value))
+				return SMTP_ARG_BAD_PARAM;
+			out->has_auth = true;
+		} else if (smtp_eq_nocase(pa->key.p, pa->key.len, "SIZE")) {
 			if (out->has_size || !parse_size(&pa->value, &out->size))
 				return SMTP_ARG_BAD_PARAM;
 			out->has_size = true;
@@ -346,4 +377,12 @@ bool smtp_parse_helo(const char *arg, size_t len)
 			return false;
 	}
 	return true;
+}
+
+bool smtp_view_is_utf8(const struct smtp_view *v)
+{
+	for (size_t i = 0; i < v->len; i++)
+		if ((unsigned char)v->p[i] >= 0x80)
+			return true;
+	return false;
 }

@@ -58,6 +58,8 @@ static const struct cmd_case cmd_cases[] = {
 	{"NOOP\rX", SMTP_CMD_BADCHAR, SMTP_VERB_UNKNOWN, ""},
 	{"EHLO \xc3\xa4.example", SMTP_CMD_OK, SMTP_VERB_EHLO,
 	 "\xc3\xa4.example"},
+	{"AUTH PLAIN dGVzdA==", SMTP_CMD_OK, SMTP_VERB_AUTH, "PLAIN dGVzdA=="},
+	{"bdat 100 last", SMTP_CMD_OK, SMTP_VERB_BDAT, "100 last"},
 };
 
 static void test_commands(void)
@@ -245,11 +247,26 @@ static void test_paths(void)
 	CHECK_INT(a.size, 42);
 
 	/* Unknown parameters are reported, not refused, by the parser. */
-	CHECK_INT(mail("FROM:<a@b> SIZE=1 SMTPUTF8 AUTH=<>", &a), SMTP_ARG_OK);
-	CHECK_INT(a.unknown, 1);
-	CHECK_INT(a.nparam, 3);
+	CHECK_INT(mail("FROM:<a@b> SIZE=1 SMTPUTF8 AUTH=<> RET=FULL", &a),
+	          SMTP_ARG_OK);
+	CHECK_INT(a.unknown, 3);
+	CHECK_INT(a.nparam, 4);
+	CHECK(a.smtputf8 && a.has_auth);
 	CHECK(a.param[1].value.p == NULL);
 	CHECK_MEM(a.param[2].value.p, a.param[2].value.len, "<>");
+	CHECK_INT(mail("FROM:<a@b> smtputf8", &a), SMTP_ARG_OK);
+	CHECK(a.smtputf8 && a.unknown == -1);
+
+	/* RFC 6531 3.4: SMTPUTF8 has no value; RFC 4954 5: AUTH= is "<>"
+	 * or xtext ("+" and two upper-case hex digits); none twice. */
+	CHECK_INT(mail("FROM:<a@b> SMTPUTF8=yes", &a), SMTP_ARG_BAD_PARAM);
+	CHECK_INT(mail("FROM:<a@b> SMTPUTF8 SMTPUTF8", &a), SMTP_ARG_BAD_PARAM);
+	CHECK_INT(mail("FROM:<a@b> AUTH=alice+40example.org", &a), SMTP_ARG_OK);
+	CHECK(a.has_auth);
+	CHECK_INT(mail("FROM:<a@b> AUTH=a+4", &a), SMTP_ARG_BAD_PARAM);
+	CHECK_INT(mail("FROM:<a@b> AUTH=a+4g", &a), SMTP_ARG_BAD_PARAM);
+	CHECK_INT(mail("FROM:<a@b> AUTH", &a), SMTP_ARG_BAD_PARAM);
+	CHECK_INT(mail("FROM:<a@b> AUTH=<> AUTH=<>", &a), SMTP_ARG_BAD_PARAM);
 
 	CHECK_INT(smtp_parse_rcpt("TO:<a@b> X=1", 12, 0, &a), SMTP_ARG_OK);
 	CHECK_INT(a.unknown, 0);
@@ -332,11 +349,97 @@ static void test_helo(void)
 	CHECK(!smtp_parse_helo(big, 256));
 }
 
+/* RFC 3030 2: "BDAT" SP chunk-size [SP end-marker]. */
+static void test_bdat(void)
+{
+	static const struct {
+		const char *arg;
+		enum smtp_bdat_status st;
+		uint64_t size;
+		bool last;
+	} cases[] = {
+		{"0", SMTP_BDAT_OK, 0, false},
+		{"100", SMTP_BDAT_OK, 100, false},
+		{"100 LAST", SMTP_BDAT_OK, 100, true},
+		{"7 last", SMTP_BDAT_OK, 7, true},
+		{"0 LAST", SMTP_BDAT_OK, 0, true},
+		{"007 LAST", SMTP_BDAT_OK, 7, true},
+		{"4611686018427387904", SMTP_BDAT_OK, UINT64_C(1) << 62, false},
+		{"5 X", SMTP_BDAT_BAD_MARKER, 5, false},
+		{"5 LASTX", SMTP_BDAT_BAD_MARKER, 5, false},
+		{"5 LAST X", SMTP_BDAT_BAD_MARKER, 5, false},
+		{"", SMTP_BDAT_SYNTAX, 0, false},
+		{"LAST", SMTP_BDAT_SYNTAX, 0, false},
+		{"-1", SMTP_BDAT_SYNTAX, 0, false},
+		{"1x", SMTP_BDAT_SYNTAX, 0, false},
+		{"4611686018427387905", SMTP_BDAT_SYNTAX, 0, false},
+		{"99999999999999999999999", SMTP_BDAT_SYNTAX, 0, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = strlen(cases[i].arg);
+		char *p = dup_exact(cases[i].arg, n);
+		uint64_t size = 99;
+		bool last = true;
+		enum smtp_bdat_status st = smtp_parse_bdat(p, n, &size, &last);
+		if (st != cases[i].st)
+			fprintf(stderr, "bdat case \"%s\"\n", cases[i].arg);
+		CHECK_INT(st, cases[i].st);
+		if (st != SMTP_BDAT_SYNTAX)
+			CHECK(size == cases[i].size);
+		CHECK(last == cases[i].last);
+		for (size_t k = 0; k < n; k++) /* prefixes: no over-read */
+			smtp_parse_bdat(p, k, &size, &last);
+		free(p);
+	}
+}
+
+/* RFC 4954 4: AUTH mechanism [initial-response]. */
+static void test_auth(void)
+{
+	static const struct {
+		const char *arg;
+		bool ok;
+		const char *mech, *resp;
+	} cases[] = {
+		{"PLAIN", true, "PLAIN", ""},
+		{"login", true, "login", ""},
+		{"PLAIN AGFsaWNlAHB3", true, "PLAIN", "AGFsaWNlAHB3"},
+		{"PLAIN =", true, "PLAIN", "="},
+		{"SCRAM-SHA-256", true, "SCRAM-SHA-256", ""},
+		{"X_Y  abc", true, "X_Y", "abc"},
+		{"", false, "", ""},
+		{"PLAIN a b", false, "", ""},
+		{"PL@IN", false, "", ""},
+		{"ABCDEFGHIJKLMNOPQRSTU", false, "", ""}, /* 21 characters */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = strlen(cases[i].arg);
+		char *p = dup_exact(cases[i].arg, n);
+		struct smtp_auth_args a;
+		bool ok = smtp_parse_auth(p, n, &a);
+		if (ok != cases[i].ok)
+			fprintf(stderr, "auth case \"%s\"\n", cases[i].arg);
+		CHECK(ok == cases[i].ok);
+		if (ok && cases[i].ok) {
+			CHECK(a.mech.len == strlen(cases[i].mech) &&
+			      !memcmp(a.mech.p, cases[i].mech, a.mech.len));
+			CHECK(a.resp.len == strlen(cases[i].resp) &&
+			      (!a.resp.len ||
+			       !memcmp(a.resp.p, cases[i].resp, a.resp.len)));
+		}
+		for (size_t k = 0; k < n; k++)
+			smtp_parse_auth(p, k, &a);
+		free(p);
+	}
+}
+
 int main(void)
 {
 	test_commands();
 	test_paths();
 	test_limits();
 	test_helo();
+	test_bdat();
+	test_auth();
 	return t_done("smtp_parse");
 }
