@@ -20,6 +20,15 @@ void smtp_data_init(struct smtp_data *d, uint64_t max)
 	d->octets = 0;
 	d->max = max;
 	d->line_len = 0;
+	d->longest = 0;
+}
+
+static void line_count(struct smtp_data *d)
+{
+	if (++d->line_len > SMTP_DATA_LINE_MAX)
+		d->flags |= SMTP_DATA_LONG_LINE;
+	if (d->line_len > d->longest)
+		d->longest = d->line_len;
 }
 
 struct out {
@@ -67,8 +76,7 @@ enum smtp_data_result smtp_data_decode(struct smtp_data *d, const char *in,
 		}
 		unsigned char c = (unsigned char)in[i];
 		/* Line length as sent, CRLF included (RFC 5321 4.5.3.1.6). */
-		if (++d->line_len > SMTP_DATA_LINE_MAX)
-			d->flags |= SMTP_DATA_LONG_LINE;
+		line_count(d);
 		switch (d->state) {
 		case D_BOL:
 			if (c == '.')
@@ -122,4 +130,41 @@ enum smtp_data_result smtp_data_decode(struct smtp_data *d, const char *in,
 	*used = i;
 	*produced = o.n;
 	return SMTP_DATA_NEED_MORE;
+}
+
+/* BDAT: the bytes are kept as sent, so only three states matter: at the
+ * start of a line, inside one, and after a CR that may begin a CRLF. */
+void smtp_bdat_scan(struct smtp_data *d, const char *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		line_count(d);
+		d->octets++;
+		if (d->state == D_CR) {
+			if (c == '\n') {
+				d->state = D_BOL;
+				d->line_len = 0;
+				continue;
+			}
+			d->flags |= SMTP_DATA_BARE_CR;
+		}
+		if (c == '\r') {
+			d->state = D_CR;
+			continue;
+		}
+		if (c == '\n')
+			d->flags |= SMTP_DATA_BARE_LF;
+		else if (c == '\0')
+			d->flags |= SMTP_DATA_NUL;
+		d->state = D_TEXT;
+	}
+	if (d->max && d->octets > d->max)
+		d->flags |= SMTP_DATA_TOO_BIG;
+}
+
+bool smtp_bdat_end(struct smtp_data *d)
+{
+	if (d->state == D_CR)
+		d->flags |= SMTP_DATA_BARE_CR;
+	return d->state == D_TEXT;
 }

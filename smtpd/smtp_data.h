@@ -14,11 +14,16 @@
 #ifndef POSTLITE_SMTP_DATA_H
 #define POSTLITE_SMTP_DATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets with its CRLF. */
 #define SMTP_DATA_LINE_MAX 1000
+/* Longer lines are tolerated (real mailers send them) up to this many
+ * octets; the session refuses a message with a longer one (500 5.5.2).
+ * The decoder only measures (struct smtp_data.longest). */
+#define SMTP_DATA_LINE_HARD_MAX 16384
 
 /* Flags, accumulated over the whole message. */
 #define SMTP_DATA_BARE_LF 0x01u   /* LF not preceded by CR */
@@ -43,6 +48,8 @@ struct smtp_data {
 	uint64_t octets;  /* body octets decoded (after unstuffing) */
 	uint64_t max;     /* octet limit; 0 = none */
 	size_t line_len;  /* octets of the current line as received */
+	size_t longest;   /* octets of the longest line so far, as received
+	                     (CRLF included; a held-back byte may be missing) */
 };
 
 /* Starts a message; max as above. */
@@ -57,5 +64,21 @@ void smtp_data_init(struct smtp_data *d, uint64_t max);
 enum smtp_data_result smtp_data_decode(struct smtp_data *d, const char *in,
                                        size_t inlen, char *out, size_t outcap,
                                        size_t *used, size_t *produced);
+
+/* ---- BDAT (RFC 3030) ------------------------------------------------------
+ *
+ * BDAT chunks carry the message as is: no dot-stuffing, no terminator (the
+ * chunk sizes frame it). The same rules hold as for DATA, checked across
+ * chunk boundaries with the same struct: bare CR, bare LF and NUL are
+ * flagged, octets counted against max, line lengths measured. The caller
+ * stores the bytes unchanged. */
+
+/* Scans in[0..n), the next bytes of the message. */
+void smtp_bdat_scan(struct smtp_data *d, const char *in, size_t n);
+
+/* The last chunk has been scanned: a CR held at the very end is bare.
+ * Returns true when the message is not empty and does not end with CRLF:
+ * the caller then appends CRLF (RFC 5322 2.1: a message is lines). */
+bool smtp_bdat_end(struct smtp_data *d);
 
 #endif

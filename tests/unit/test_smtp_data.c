@@ -243,6 +243,70 @@ static void test_limits(void)
 	CHECK_INT(ref.len, 1001);
 	run(line, 1004, 1, 0, sizeof ref.body, 0, &ref);
 	CHECK_INT(ref.flags, SMTP_DATA_LONG_LINE);
+
+	/* The longest line is measured (the session's hard limit). */
+	struct smtp_data d;
+	size_t used, produced;
+	smtp_data_init(&d, 0);
+	CHECK_INT(smtp_data_decode(&d, "ab\r\nabcdef\r\nx\r\n.\r\n", 18,
+	                           NULL, 0, &used, &produced),
+	          SMTP_DATA_END);
+	CHECK_INT(d.longest, 8);
+}
+
+/* BDAT: the same flags as DATA over chunks cut anywhere; nothing else
+ * (no dot-stuffing, no end). */
+struct bdat_case {
+	const char *in;
+	size_t n;
+	unsigned flags; /* after smtp_bdat_end */
+	bool crlf;      /* smtp_bdat_end asks for a final CRLF */
+};
+
+static void bdat_check(const struct bdat_case *c, uint64_t max)
+{
+	for (size_t cut = 0; cut <= c->n; cut++) {
+		struct smtp_data d;
+		smtp_data_init(&d, max);
+		for (size_t part = 0; part < 2; part++) {
+			size_t from = part ? cut : 0, to = part ? c->n : cut;
+			char *copy = malloc(to - from ? to - from : 1);
+			memcpy(copy, c->in + from, to - from);
+			smtp_bdat_scan(&d, copy, to - from);
+			free(copy);
+		}
+		bool crlf = smtp_bdat_end(&d);
+		if (d.flags != c->flags || crlf != c->crlf)
+			fprintf(stderr, "bdat case %zu/%zu: flags %#x crlf %d\n",
+			        cut, c->n, d.flags, crlf);
+		CHECK_INT(d.flags, c->flags);
+		CHECK(crlf == c->crlf);
+		CHECK_INT(d.octets, c->n);
+	}
+}
+
+static void test_bdat(void)
+{
+	static const struct bdat_case cases[] = {
+		{S(""), 0, false},
+		{S("Subject: x\r\n\r\nbody\r\n"), 0, false},
+		{S(".\r\n..\r\n"), 0, false}, /* dots are text */
+		{S("no end"), 0, true},
+		{S("a\nb\r\n"), SMTP_DATA_BARE_LF, false},
+		{S("a\rb\r\n"), SMTP_DATA_BARE_CR, false},
+		{S("a\r"), SMTP_DATA_BARE_CR, false},
+		{S("a\r\r\n"), SMTP_DATA_BARE_CR, false},
+		{S("\r\n.\n"), SMTP_DATA_BARE_LF, true},
+		{S("a\0b\r\n"), SMTP_DATA_NUL, false},
+		{S("\n\r"), SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		bdat_check(&cases[i], 0);
+	static const struct bdat_case big = {S("0123456789\r\n"),
+	                                     SMTP_DATA_TOO_BIG, false};
+	bdat_check(&big, 11);
+	static const struct bdat_case fits = {S("0123456789\r\n"), 0, false};
+	bdat_check(&fits, 12);
 }
 
 /* A small out buffer reports OUT_FULL and resumes without losing a byte. */
@@ -275,5 +339,6 @@ int main(void)
 	test_smuggling();
 	test_limits();
 	test_out_full();
+	test_bdat();
 	return t_done("smtp_data");
 }
