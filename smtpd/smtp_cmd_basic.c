@@ -1,5 +1,5 @@
 /* The small commands: EHLO, HELO, RSET, NOOP, QUIT, VRFY, EXPN, HELP,
- * STARTTLS, and the HTTP trap. The command table (smtp_session.c) has
+ * STARTTLS, and the HTTP trap. The command table (smtp_dispatch.c) has
  * already checked state, TLS/AUTH policy and "no argument" rules. */
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +33,7 @@ static bool smtp_greet(struct smtp_session *s, const struct smtp_cmd *c,
 void smtp_cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	char size[40];
-	const char *ext[8];
+	const char *ext[10];
 	size_t n = 0;
 
 	if (!smtp_greet(s, c, true))
@@ -45,9 +45,15 @@ void smtp_cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *c)
 	ext[n++] = size;
 	ext[n++] = "8BITMIME";            /* RFC 6152 */
 	ext[n++] = "ENHANCEDSTATUSCODES"; /* RFC 2034 */
+	ext[n++] = "SMTPUTF8";            /* RFC 6531 */
+	ext[n++] = "CHUNKING";            /* RFC 3030, without BINARYMIME */
 	/* RFC 3207 4.2: not offered again once TLS is up. */
 	if (s->cfg.tls_available && !s->tls)
 		ext[n++] = "STARTTLS";
+	/* RFC 4954 4 and DESIGN.md: never advertised before TLS, never on
+	 * the MX port, and not again once authenticated. */
+	if (smtp_auth_available(s) && !s->authed)
+		ext[n++] = "AUTH PLAIN LOGIN";
 	/* RFC 2034 3: EHLO replies carry no enhanced codes. */
 	smtp_reply(s, "250-%s", s->cfg.hostname);
 	for (size_t i = 0; i < n; i++)
@@ -97,8 +103,11 @@ void smtp_cmd_expn(struct smtp_session *s, const struct smtp_cmd *c)
 
 void smtp_cmd_help(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET "
-	              "NOOP QUIT VRFY HELP STARTTLS");
+	/* RFC 5321 4.1.1.8: the argument, if any, may be ignored. */
+	smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT "
+	              "RSET NOOP QUIT VRFY HELP%s%s",
+	           s->cfg.tls_available && !s->tls ? " STARTTLS" : "",
+	           smtp_auth_available(s) ? " AUTH" : "");
 }
 
 void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
@@ -113,8 +122,12 @@ void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	/* The I/O layer sends the 220, then handshakes; whatever the client
-	 * pipelined behind STARTTLS is discarded there (RFC 3207 4.2). We
-	 * read nothing more until tls_ready. */
+	 * pipelined behind STARTTLS is discarded there (RFC 3207 4.2: the
+	 * STARTTLS injection class of bugs). We read nothing more until
+	 * tls_ready. */
+	if (s->in->len > 0)
+		log_info(s->sid, "discarding %zu octets sent after STARTTLS",
+		         s->in->len);
 	s->tls_pending = true;
 	if (s->io->starttls(s->io_ctx) != 0) {
 		/* tls_available said yes: the layer disagrees. The client

@@ -1,7 +1,16 @@
-/* MAIL FROM and RCPT TO (RFC 5321 4.1.1.2-3), with SIZE (RFC 1870) and
- * BODY (RFC 6152). Recipients are checked at RCPT time through the store,
- * never accepted and bounced later; nothing but a local mailbox is ever
- * accepted here (no relay: DESIGN.md). */
+/* MAIL FROM and RCPT TO (RFC 5321 4.1.1.2-3), with SIZE (RFC 1870), BODY
+ * (RFC 6152), SMTPUTF8 (RFC 6531) and AUTH= (RFC 4954 5, accepted and
+ * ignored). Recipients are checked at RCPT time through the store, never
+ * accepted and bounced later; nothing but a local mailbox is ever
+ * accepted here (no relay: DESIGN.md).
+ *
+ * Relaying: a recipient outside the local domains is refused with
+ * "554 5.7.1" on every listener, except from an authenticated submission
+ * session, which gets "451 4.7.1" until the outbound queue exists (issue 9
+ * replaces that reply with queueing). Source routes, percent hacks, bang
+ * paths, quoted local parts and address literals only ever reach the
+ * store as a lookup of the domain after the last "@", which decides
+ * local or not: none of them can make us relay. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +28,27 @@ static void param_reply(struct smtp_session *s,
 	           k->p);
 }
 
+/* The reply for a store status other than OK, NOTFOUND, NOTLOCAL and
+ * INVALID, at RCPT or after the message. The single place that maps
+ * store trouble to SMTP: when store.h gains statuses for a full disk and
+ * a full mailbox, they map here to "452 4.3.1 Insufficient system
+ * storage" and "452 4.2.2 Mailbox full" (RFC 3463). */
+const char *smtp_store_trouble(enum store_status st)
+{
+	switch (st) {
+	default:
+		return "451 4.3.0 Temporary failure, try again later";
+	}
+}
+
 void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	struct smtp_path_args a;
 	char esc[128];
+	/* RFC 6531 3.3: UTF-8 addresses once SMTPUTF8 was advertised. */
+	unsigned flags = s->esmtp ? SMTP_PARSE_UTF8 : 0;
 
-	switch (smtp_parse_mail(c->arg.p, c->arg.len, 0, &a)) {
+	switch (smtp_parse_mail(c->arg.p, c->arg.len, flags, &a)) {
 	case SMTP_ARG_OK:
 		break;
 	case SMTP_ARG_SYNTAX:
@@ -47,6 +71,14 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		param_reply(s, &a);
 		return;
 	}
+	if (a.smtputf8 && !s->esmtp) { /* not offered after HELO */
+		smtp_reply(s, "555 5.5.4 Unsupported parameter SMTPUTF8");
+		return;
+	}
+	if (!a.smtputf8 && smtp_view_is_utf8(&a.path.mailbox)) {
+		smtp_reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+		return;
+	}
 	/* RFC 1870 6.1: refuse a declared size over the limit now, before
 	 * the client sends it. */
 	if (a.has_size && s->cfg.max_message_size &&
@@ -55,9 +87,7 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 
-	/* Proceed: the transaction exists from here on (RSET frees it). The
-	 * sender is kept for logs and, with issue 3, Return-Path and the
-	 * sender-ownership check of authenticated sessions. */
+	/* Proceed: the transaction exists from here on (RSET frees it). */
 	struct smtp_txn *t = calloc(1, sizeof *t);
 	char *sender = t ? strndup(a.path.mailbox.p, a.path.mailbox.len) : NULL;
 	if (!sender) {
@@ -67,20 +97,72 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	t->sender = sender;
 	t->body = a.body;
+	t->smtputf8 = a.smtputf8;
 	s->txn = t;
-	s->state = SMTP_STATE_MAIL;
 	log_info(s->sid, "mail from=<%s> size=%llu",
 	         log_escape(esc, sizeof esc, sender, strlen(sender)),
 	         (unsigned long long)(a.has_size ? a.size : 0));
+	/* An authenticated sender may send only as an address of their own
+	 * (issue 3): the store resolves MAIL FROM like a recipient and it
+	 * must land in the login's mailbox, so aliases (issue 5) count as
+	 * their owner's. The null sender stays allowed (bounces, RFC 3834
+	 * auto-replies). */
+	if (s->authed && !a.path.null) {
+		memcpy(s->job.addr, a.path.mailbox.p, a.path.mailbox.len);
+		s->job.addr[a.path.mailbox.len] = '\0';
+		s->job.mailbox = 0;
+		smtp_job_submit(s, SMTP_JOB_SENDER);
+		return;
+	}
+	s->state = SMTP_STATE_MAIL;
 	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+void smtp_mail_done(struct smtp_session *s)
+{
+	enum store_status st = s->job.status;
+
+	if (st == STORE_OK && s->job.mailbox == s->auth_mailbox) {
+		s->state = SMTP_STATE_MAIL;
+		smtp_reply(s, "250 2.1.0 Ok");
+		return;
+	}
+	smtp_txn_free(s);
+	if (st == STORE_OK || st == STORE_NOTFOUND || st == STORE_NOTLOCAL ||
+	    st == STORE_INVALID) {
+		log_info(s->sid, "sender not owned by login");
+		smtp_reply(s, "553 5.7.1 Sender address rejected: not owned "
+		              "by the authenticated user");
+		return;
+	}
+	smtp_reply(s, "%s", smtp_store_trouble(st));
+}
+
+/* RFC 5321 4.1.2: "alice" and "\"alice\"" are the same local part. A
+ * quoted local part is looked up unquoted (the escapes undone); the store
+ * refuses what is no dot-atom then (501). */
+static size_t unquote_local(const struct smtp_path *p, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 1; i + 1 < p->local.len; i++) {
+		if (p->local.p[i] == '\\')
+			i++;
+		out[n++] = p->local.p[i];
+	}
+	out[n++] = '@';
+	memcpy(out + n, p->domain.p, p->domain.len);
+	n += p->domain.len;
+	out[n] = '\0';
+	return n;
 }
 
 void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	struct smtp_path_args a;
 	struct smtp_txn *t = s->txn;
+	unsigned flags = s->esmtp ? SMTP_PARSE_UTF8 : 0;
 
-	switch (smtp_parse_rcpt(c->arg.p, c->arg.len, 0, &a)) {
+	switch (smtp_parse_rcpt(c->arg.p, c->arg.len, flags, &a)) {
 	case SMTP_ARG_OK:
 		break;
 	case SMTP_ARG_SYNTAX:
@@ -103,18 +185,25 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		param_reply(s, &a);
 		return;
 	}
+	if (!t->smtputf8 && smtp_view_is_utf8(&a.path.mailbox)) {
+		smtp_reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+		return;
+	}
 	/* RFC 5321 4.5.3.1.8: 452 asks the client to send the rest in a
 	 * later transaction. */
 	if (t->nrcpt >= s->cfg.max_recipients) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	/* RFC 5321 4.1.1.3: a bare <Postmaster> goes to the store as is; it
-	 * knows which local postmaster that means. */
-	/* The lookup key is the address as written: the store folds case
-	 * and refuses what it cannot hold (quoted local parts: 501). */
-	memcpy(s->job.addr, a.path.mailbox.p, a.path.mailbox.len);
-	s->job.addr[a.path.mailbox.len] = '\0';
+	/* The lookup key is the address as written (a bare <Postmaster>
+	 * too, RFC 5321 4.1.1.3): the store folds case, resolves aliases
+	 * and knows which postmaster is meant. */
+	if (a.path.quoted) {
+		unquote_local(&a.path, s->job.addr);
+	} else {
+		memcpy(s->job.addr, a.path.mailbox.p, a.path.mailbox.len);
+		s->job.addr[a.path.mailbox.len] = '\0';
+	}
 	s->job.mailbox = 0;
 	smtp_job_submit(s, SMTP_JOB_RCPT);
 }
@@ -162,9 +251,8 @@ void smtp_rcpt_done(struct smtp_session *s)
 		smtp_reply(s, "550 5.1.1 User unknown");
 		return;
 	case STORE_NOTLOCAL:
-		if (s->authed) {
-			/* Issue 3 / Outbound: authenticated mail for remote
-			 * recipients goes to the queue; not yet. */
+		if (s->authed && s->cfg.kind != SMTP_LISTENER_MX) {
+			/* Issue 9 (outbound queue) replaces this. */
 			smtp_reply(s, "451 4.7.1 Relaying not available yet, "
 			              "try again later");
 		} else {
@@ -175,8 +263,7 @@ void smtp_rcpt_done(struct smtp_session *s)
 		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	default:
-		smtp_reply(s, "451 4.3.0 Temporary lookup failure, try again "
-		              "later");
+		smtp_reply(s, "%s", smtp_store_trouble(st));
 		return;
 	}
 }

@@ -1,7 +1,9 @@
 /* The session's job slot: store calls on a worker thread, completions on
  * the loop thread (common/job.h). One job at a time per session; while it
  * is in flight the session reads no input, which is what bounds its
- * memory during DATA. */
+ * memory during a message. Password checks go to their own runner so
+ * that slow hashing never delays a commit (STYLE.md 10); pauses go to the
+ * timer. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -9,10 +11,50 @@
 
 void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 {
+	struct runner *r = s->runner;
+
+	if (kind == SMTP_JOB_AUTH && s->env->auth)
+		r = s->env->auth;
 	s->job.kind = kind;
 	s->job.status = STORE_OK;
 	s->busy = true;
-	runner_submit(s->runner, &s->job.job);
+	runner_submit(r, &s->job.job);
+}
+
+void smtp_job_delay(struct smtp_session *s, unsigned ms)
+{
+	if (!s->env->timer || ms == 0) {
+		/* No timer: a job that does nothing, on the store runner,
+		 * keeps the completion path the same. */
+		smtp_job_submit(s, SMTP_JOB_DELAY);
+		return;
+	}
+	s->job.kind = SMTP_JOB_DELAY;
+	s->job.status = STORE_OK;
+	s->busy = true;
+	s->env->timer->start(s->env->timer, &s->job.job, ms);
+}
+
+void smtp_txn_free(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+	if (t) {
+		/* RSET or EHLO between BDAT chunks: the pieces stored so far
+		 * go with the next job (or the session's end). */
+		if (t->msg && !s->job.orphan)
+			s->job.orphan = t->msg;
+		for (unsigned i = 0; i < t->nrcpt; i++)
+			free(t->rcpt[i].addr);
+		free(t->rcpt);
+		free(t->sender);
+		free(t);
+		s->txn = NULL;
+	}
+	/* Give the piece buffer back between messages: an idle session
+	 * holds no body memory. */
+	buf_free(&s->job.piece);
+	if (s->state != SMTP_STATE_INIT)
+		s->state = SMTP_STATE_READY;
 }
 
 /* Worker thread: touches only the job slot and the thread's store. A
@@ -28,9 +70,21 @@ void smtp_job_work(struct job *j, void *wctx)
 		sj->status = STORE_TEMPFAIL;
 		return;
 	}
+	if (sj->orphan) {
+		store_msg_abort(st, sj->orphan);
+		sj->orphan = 0;
+	}
 	switch (sj->kind) {
 	case SMTP_JOB_RCPT:
+	case SMTP_JOB_SENDER:
 		sj->status = store_rcpt_lookup(st, sj->addr, &sj->mailbox);
+		break;
+	case SMTP_JOB_AUTH:
+		sj->status = store_user_auth(st, sj->user, sj->pass,
+		                             &sj->mailbox);
+		sasl_wipe(sj->pass, sizeof sj->pass);
+		break;
+	case SMTP_JOB_DELAY:
 		break;
 	case SMTP_JOB_APPEND:
 		if (sj->msg == 0) {
@@ -68,26 +122,44 @@ void smtp_job_done(struct job *j)
 {
 	struct smtp_session *s =
 		(struct smtp_session *)((char *)j - offsetof(struct smtp_session, job));
+	enum smtp_job_kind kind = s->job.kind;
 
 	s->busy = false;
-	if (s->job.kind != SMTP_JOB_RCPT && s->txn)
+	if ((kind == SMTP_JOB_APPEND || kind == SMTP_JOB_DELIVER ||
+	     kind == SMTP_JOB_ABORT) && s->txn)
 		s->txn->msg = s->job.msg;
 	if (s->closed) {
 		/* The connection is gone: no reply, no resume. */
 		free(s->job.mbox);
 		s->job.mbox = NULL;
+		sasl_wipe(s->job.user, sizeof s->job.user);
+		sasl_wipe(s->job.pass, sizeof s->job.pass);
 		smtp_maybe_free(s);
 		return;
 	}
 	s->depth++;
-	if (s->job.kind == SMTP_JOB_RCPT)
+	switch (kind) {
+	case SMTP_JOB_RCPT:
 		smtp_rcpt_done(s);
-	else
-		smtp_data_done(s);
+		break;
+	case SMTP_JOB_SENDER:
+		smtp_mail_done(s);
+		break;
+	case SMTP_JOB_AUTH:
+	case SMTP_JOB_DELAY:
+		smtp_auth_done(s);
+		break;
+	case SMTP_JOB_APPEND:
+	case SMTP_JOB_DELIVER:
+	case SMTP_JOB_ABORT:
+		smtp_msg_done(s);
+		break;
+	}
 	/* resume may call input at once (tests do): keep depth raised so
 	 * nothing below can free the session under us. */
 	if (!s->closing)
 		s->io->resume(s->io_ctx);
 	s->depth--;
+	smtp_timeout_update(s);
 	smtp_maybe_free(s);
 }

@@ -1,13 +1,14 @@
 /* The SMTP session state machine (RFC 5321, PIPELINING RFC 2920, SIZE
  * RFC 1870, 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034/3463,
- * STARTTLS RFC 3207).
+ * STARTTLS RFC 3207, AUTH RFC 4954, SMTPUTF8 RFC 6531, CHUNKING RFC 3030).
  *
  * A session sees bytes in (`in`), writes replies through a session_io, and
- * runs every store call as a job (common/job.h) on a worker thread whose
- * wctx is a `struct store *`. At most one job is in flight per session;
- * while it is, the session consumes no input, so memory per session stays
- * bounded (about 64 KiB of message piece plus the I/O layer's input buffer)
- * whatever the message size.
+ * runs every store call as a job (common/job.h): lookups and message
+ * pieces on the store runner, password checks on a separate auth runner
+ * (slow hashing never delays a commit), pauses on a timer. At most one job
+ * is in flight per session; while it is, the session consumes no input,
+ * so memory per session stays bounded (about 64 KiB of message piece plus
+ * the I/O layer's input buffer) whatever the message size.
  *
  * All calls below run on the loop thread, and none of them re-enters
  * another. */
@@ -22,10 +23,13 @@
 #include "session_io.h"
 
 enum smtp_listener {
-	SMTP_LISTENER_MX,          /* port 25: local recipients only, no relay */
+	SMTP_LISTENER_MX,          /* port 25: local recipients only, no relay,
+	                              no AUTH */
 	SMTP_LISTENER_SUBMISSION,  /* port 587: STARTTLS, then AUTH */
 	SMTP_LISTENER_SUBMISSIONS, /* port 465: implicit TLS, then AUTH */
 };
+
+struct smtp_env;
 
 struct smtp_session_cfg {
 	const char *hostname;      /* greeting, EHLO, Received: */
@@ -33,21 +37,59 @@ struct smtp_session_cfg {
 	unsigned max_recipients;   /* accepted RCPTs per transaction; 0 = 100 */
 	enum smtp_listener kind;
 	bool tls_available;        /* a certificate is loaded: offer STARTTLS */
-	unsigned timeout;          /* idle seconds (the I/O layer enforces it) */
+	/* DESIGN.md: AUTH before TLS only with this switch on and only on a
+	 * loopback listener ([server] plaintext_auth_loopback); the session
+	 * checks peer->local_loopback itself. */
+	bool plaintext_auth_loopback;
+	unsigned timeout;          /* seconds awaiting a command or message
+	                              bytes (RFC 5321 4.5.3.2.7: >= 300) */
+	unsigned auth_fail_delay_ms; /* before a failed-AUTH reply, grown with
+	                                the address's recent failures */
+	const struct smtp_env *env; /* shared services; NULL: none of them */
+};
+
+/* Holds a job back for a while (the pause before a failed-AUTH reply):
+ * start() calls j->done on the loop thread after ms milliseconds; j->work
+ * is never called. The daemon implements it with a libuv timer, the tests
+ * with their inline runner. done is always called, exactly once. */
+struct smtp_timer {
+	void (*start)(struct smtp_timer *t, struct job *j, unsigned ms);
+};
+
+struct throttle;
+struct smtp_clients;
+
+/* What the sessions of a daemon share, beyond the store runner; all of it
+ * outlives every session. A NULL member switches its feature off. */
+struct smtp_env {
+	struct runner *auth;    /* store_user_auth; NULL: the store runner */
+	struct smtp_timer *timer;       /* may be NULL: no AUTH delay */
+	struct throttle *throttle;      /* AUTH failures per address; may be
+	                                   NULL */
+	struct smtp_clients *clients;   /* connections per address; may be
+	                                   NULL */
+	/* Sets the connection's idle timeout (seconds) for the state the
+	 * session is in (RFC 5321 4.5.3.2); may be NULL. io_ctx is the
+	 * session's. */
+	void (*set_timeout)(void *io_ctx, unsigned seconds);
 };
 
 struct smtp_session;
 
-/* Creates a session. cfg (and its strings), peer, io and runner must
- * outlive it; `in` is the I/O layer's input buffer, whose front the session
- * consumes. Returns NULL when out of memory. Writes nothing yet. */
+/* Creates a session. cfg's strings and env, io and runner (the store
+ * runner: lookups, message pieces, commits) must outlive it; peer lives
+ * until smtp_session_closed; `in` is the I/O layer's input buffer, whose
+ * front the session consumes. The connection is counted in
+ * cfg->env->clients. Returns NULL when out of memory. Writes nothing
+ * yet. */
 struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
                                       const struct session_peer *peer,
                                       const struct session_io *io,
                                       void *io_ctx, struct runner *runner,
                                       struct buf *in);
 
-/* Writes the 220 greeting (RFC 5321 4.3.1). */
+/* Writes the 220 greeting (RFC 5321 4.3.1), or, when the client address
+ * or the server has too many connections, "421 4.7.0" and closes. */
 void smtp_session_start(struct smtp_session *s);
 
 /* Processes every complete command (and DATA bytes) in *in, consuming what
@@ -63,7 +105,8 @@ void smtp_session_input(struct smtp_session *s);
 void smtp_session_tls_ready(struct smtp_session *s);
 
 /* The idle timeout fired: writes "421 4.4.2" (RFC 5321 4.5.3.2); the I/O
- * layer closes the connection afterwards. */
+ * layer closes the connection afterwards. While a job is in flight the
+ * session asks for a long timeout (the client is waiting for us). */
 void smtp_session_timeout(struct smtp_session *s);
 
 /* The connection is gone. The session is freed now, or, when a job is in

@@ -1,25 +1,128 @@
-/* postlite-smtpd: configuration, listeners, the store workers, the loop.
- * Everything protocol-shaped lives in smtp_session.c. */
+/* postlite-smtpd: configuration, listeners, the worker pools, the loop.
+ * Everything protocol-shaped lives in smtp_session.c; this file wires the
+ * shared services of struct smtp_env to libuv and common/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store_worker.h"
+#include "throttle.h"
 #include "workq.h"
 
 /* Store worker threads: SQLite commits must not run on the loop, and two
- * threads let one session's fsync overlap another's lookup. */
+ * threads let one session's fsync overlap another's lookup. Password
+ * hashing has two threads of its own, so a burst of AUTH never delays a
+ * commit (STYLE.md 10; yescrypt takes ~20 ms and 16 MiB a hash). */
 #define SMTPD_STORE_THREADS 2
+#define SMTPD_AUTH_THREADS 2
+
+/* AUTH abuse policy until [smtp] has keys for it (defaults only). */
+#define SMTPD_AUTH_FAIL_DELAY_MS 1000 /* before a failed-AUTH reply, times
+                                         the address's recent failures */
+#define SMTPD_THROTTLE_SLOTS 4096     /* addresses remembered */
+#define SMTPD_THROTTLE_LIMIT 10       /* failures per address per window */
+#define SMTPD_THROTTLE_WINDOW 900     /* seconds */
+/* Connections from one address (IPv6: one /64): a quarter of the total,
+ * like Postfix's 50 of 100 processes halved again for a small box. */
+#define SMTPD_PER_ADDR_SHARE 4
+
+/* ---- smtp_timer over libuv timers ------------------------------------ */
+
+struct smtpd_delay {
+	uv_timer_t t;
+	struct job *j;
+	struct smtpd_delay *prev, *next;
+	struct smtpd_timer *owner;
+};
+
+struct smtpd_timer {
+	struct smtp_timer base; /* first: the sessions see only this */
+	uv_loop_t *loop;
+	struct smtpd_delay *pending;
+};
+
+static void delay_unlink(struct smtpd_delay *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		d->owner->pending = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+}
+
+/* The handle's memory goes in its close callback (libuv's rule), and only
+ * then is the job done. */
+static void delay_closed(uv_handle_t *h)
+{
+	struct smtpd_delay *d = h->data;
+	struct job *j = d->j;
+
+	free(d);
+	j->done(j);
+}
+
+static void delay_fire(uv_timer_t *t)
+{
+	struct smtpd_delay *d = t->data;
+
+	delay_unlink(d);
+	uv_close((uv_handle_t *)t, delay_closed);
+}
+
+static void smtpd_timer_start(struct smtp_timer *base, struct job *j,
+                              unsigned ms)
+{
+	struct smtpd_timer *tm = (struct smtpd_timer *)base;
+	struct smtpd_delay *d = calloc(1, sizeof *d);
+
+	if (!d) {
+		j->done(j); /* no memory for a timer: no pause */
+		return;
+	}
+	d->j = j;
+	d->owner = tm;
+	uv_timer_init(tm->loop, &d->t);
+	d->t.data = d;
+	d->next = tm->pending;
+	if (d->next)
+		d->next->prev = d;
+	tm->pending = d;
+	uv_timer_start(&d->t, delay_fire, ms, 0);
+}
+
+/* After the loop stopped: every pending pause ends now (job.h: done is
+ * always called), before the worker pools are drained. */
+static void smtpd_timer_flush(struct smtpd_timer *tm)
+{
+	while (tm->pending) {
+		struct smtpd_delay *d = tm->pending;
+		delay_unlink(d);
+		uv_timer_stop(&d->t);
+		uv_close((uv_handle_t *)&d->t, delay_closed);
+	}
+	uv_run(tm->loop, UV_RUN_NOWAIT);
+}
+
+/* ---- conn_handler ---------------------------------------------------- */
 
 /* What one listener's connections share. */
 struct smtpd_listener {
 	struct smtp_session_cfg cfg;
 	struct runner *runner;
 };
+
+/* RFC 5321 4.5.3.2: the session picks the timeout for its state. */
+static void set_timeout(void *io_ctx, unsigned seconds)
+{
+	conn_set_timeout(io_ctx, seconds);
+}
 
 static void *on_open(struct conn *c, void *listener_arg, struct buf *in)
 {
@@ -65,6 +168,16 @@ static const struct conn_handler smtpd_handler = {
 	.closed = on_closed,
 };
 
+static struct workq *pool_or_die(struct server *srv, const char *name,
+                                 unsigned threads, const char *data_dir)
+{
+	struct workq *wq = workq_new(srv, name, threads, store_worker_open,
+	                             store_worker_close, (void *)data_dir);
+	if (!wq)
+		daemon_die("cannot start %s workers", name);
+	return wq;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_args args;
@@ -79,9 +192,26 @@ int main(int argc, char **argv)
 	                                     err, sizeof err) != 0)
 		daemon_die("%s", err);
 
+	unsigned total = cfg->smtp.max_connections;
+	unsigned per_addr = total / SMTPD_PER_ADDR_SHARE;
+	struct smtpd_timer timer = {
+		.base.start = smtpd_timer_start,
+		.loop = server_loop(srv),
+	};
+	struct smtp_env env = {
+		.timer = &timer.base,
+		.throttle = throttle_new(SMTPD_THROTTLE_SLOTS,
+		                         SMTPD_THROTTLE_LIMIT,
+		                         SMTPD_THROTTLE_WINDOW),
+		.clients = smtp_clients_new(total, per_addr ? per_addr : 1),
+		.set_timeout = set_timeout,
+	};
+	if (!env.throttle || !env.clients)
+		daemon_die("out of memory");
+
 	const struct server_limits lim = {
 		.input_max = 64 * 1024 + 1024, /* one piece plus a line */
-		.max_connections = cfg->smtp.max_connections,
+		.max_connections = total,
 		.timeout = cfg->smtp.timeout,
 		.shutdown_grace = 10,
 		.handshake_timeout = 30,
@@ -109,7 +239,11 @@ int main(int argc, char **argv)
 			.max_recipients = cfg->smtp.max_recipients,
 			.kind = ls[i].kind,
 			.tls_available = server_has_tls(srv),
+			.plaintext_auth_loopback =
+				cfg->server.plaintext_auth_loopback,
 			.timeout = cfg->smtp.timeout,
+			.auth_fail_delay_ms = SMTPD_AUTH_FAIL_DELAY_MS,
+			.env = &env,
 		};
 		lctx[i].runner = NULL; /* set once the workers run */
 		if (server_listen(srv, ls[i].name, ls[i].addrs,
@@ -127,20 +261,25 @@ int main(int argc, char **argv)
 	daemon_drop_privileges(cfg);
 	if (store_worker_check(cfg->server.data_dir, err, sizeof err) != 0)
 		daemon_die("%s", err);
-	struct workq *wq = workq_new(srv, "store", SMTPD_STORE_THREADS,
-	                             store_worker_open, store_worker_close,
-	                             cfg->server.data_dir);
-	if (!wq)
-		daemon_die("cannot start store workers");
+	struct workq *auth = pool_or_die(srv, "auth", SMTPD_AUTH_THREADS,
+	                                 cfg->server.data_dir);
+	struct workq *store = pool_or_die(srv, "store", SMTPD_STORE_THREADS,
+	                                  cfg->server.data_dir);
+	env.auth = workq_runner(auth);
 	for (size_t i = 0; i < 3; i++)
-		lctx[i].runner = workq_runner(wq);
+		lctx[i].runner = workq_runner(store);
 
-	/* Runs until SIGTERM/SIGINT plus the shutdown grace. The pool is
-	 * freed after the loop: jobs still queued complete (their done
-	 * callbacks free closed sessions) before the threads stop. */
+	/* Runs until SIGTERM/SIGINT plus the shutdown grace. Pauses end
+	 * first, then the pools are freed after the loop: jobs still queued
+	 * complete (their done callbacks free closed sessions) before the
+	 * threads stop. */
 	int rc = server_run(srv);
-	workq_free(wq);
+	smtpd_timer_flush(&timer);
+	workq_free(store);
+	workq_free(auth);
 	server_free(srv);
+	throttle_free(env.throttle);
+	smtp_clients_free(env.clients);
 	config_free(cfg);
 	return rc;
 }

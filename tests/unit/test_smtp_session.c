@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store.h"
 #include "t.h"
@@ -188,12 +189,12 @@ static void dialogue(const struct smtp_session_cfg *cfg,
 	} while (0)
 
 #define GREETING "220 mail.example.org ESMTP postlite\r\n"
-#define EHLO_REPLY                                                           \
+#define EHLO_HEAD                                                            \
 	"250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 1048576\r\n"     \
-	"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
-#define EHLO_REPLY_TLS                                                       \
-	"250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 1048576\r\n"     \
-	"250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+	"250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+#define EHLO_REPLY EHLO_HEAD "250 CHUNKING\r\n"
+#define EHLO_REPLY_TLS EHLO_HEAD "250-CHUNKING\r\n250 STARTTLS\r\n"
+#define EHLO_REPLY_AUTH EHLO_HEAD "250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n"
 
 /* ---- store helpers ------------------------------------------------------- */
 
@@ -313,7 +314,7 @@ static void test_happy_path(void)
 	DIALOGUE(&cfg,
 	         GREETING EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                             "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                             "250 2.0.0 Ok: queued as t1.1\r\n"
+	                             "250 2.0.0 Ok: queued as t1-1\r\n"
 	                             "221 2.0.0 Bye\r\n",
 	         "EHLO client.example\r\n",
 	         "MAIL FROM:<bob@remote.example> BODY=8BITMIME SIZE=80\r\n",
@@ -324,8 +325,9 @@ static void test_happy_path(void)
 	CHECK_INT(mailbox_count(alice_mbox), before + 2);
 	char *msg = read_latest(alice_mbox, &len);
 	check_message(msg, len,
+	              "Return-Path: <bob@remote.example>\r\n"
 	              "Received: from client.example ([192.0.2.1])\r\n"
-	              "\tby mail.example.org (postlite) with ESMTP id t1.1\r\n"
+	              "\tby mail.example.org (postlite) with ESMTP id t1-1\r\n"
 	              "\tfor <alice@example.org>; ",
 	              body, sizeof body - 1);
 	free(msg);
@@ -335,13 +337,14 @@ static void test_happy_path(void)
 	         GREETING "250 mail.example.org\r\n250 2.1.0 Ok\r\n"
 	                  "250 2.1.5 Ok\r\n"
 	                  "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                  "250 2.0.0 Ok: queued as t1.1\r\n",
+	                  "250 2.0.0 Ok: queued as t1-1\r\n",
 	         "HELO [192.0.2.1]\r\nMAIL FROM:<>\r\n"
 	         "RCPT TO:<alice@example.org>\r\nDATA\r\n.\r\n");
 	msg = read_latest(alice_mbox, &len);
 	check_message(msg, len,
+	              "Return-Path: <>\r\n"
 	              "Received: from [192.0.2.1] ([192.0.2.1])\r\n"
-	              "\tby mail.example.org (postlite) with SMTP id t1.1\r\n"
+	              "\tby mail.example.org (postlite) with SMTP id t1-1\r\n"
 	              "\tfor <alice@example.org>; ",
 	              "", 0);
 	free(msg);
@@ -363,7 +366,7 @@ static void test_recipients(void)
 	                             "550 5.1.1 User unknown\r\n"
 	                             "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
 	                             "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                             "250 2.0.0 Ok: queued as t1.1\r\n",
+	                             "250 2.0.0 Ok: queued as t1-1\r\n",
 	         "EHLO c.example\r\nMAIL FROM:<x@y.example>\r\n"
 	         "RCPT TO:<nobody@example.org>\r\n"
 	         "RCPT TO:<victim@remote.example>\r\n"
@@ -380,8 +383,9 @@ static void test_recipients(void)
 	char *msg = read_latest(bob_mbox, &len);
 	/* several recipients: no "for" clause */
 	check_message(msg, len,
+	              "Return-Path: <x@y.example>\r\n"
 	              "Received: from c.example ([192.0.2.1])\r\n"
-	              "\tby mail.example.org (postlite) with ESMTP id t1.1; ",
+	              "\tby mail.example.org (postlite) with ESMTP id t1-1; ",
 	              "hi\r\n", 4);
 	free(msg);
 
@@ -401,14 +405,14 @@ static void test_recipients(void)
 	         GREETING EHLO_REPLY
 	         "501 5.5.4 Syntax: MAIL FROM:<address>\r\n"
 	         "501 5.1.7 Bad sender address syntax\r\n"
-	         "555 5.5.4 Unsupported parameter SMTPUTF8\r\n"
+	         "555 5.5.4 Unsupported parameter RET\r\n"
 	         "501 5.5.4 Invalid parameter\r\n"
 	         "250 2.1.0 Ok\r\n"
 	         "501 5.5.4 Syntax: RCPT TO:<address>\r\n"
 	         "501 5.1.3 Bad recipient address syntax\r\n"
 	         "555 5.5.4 Unsupported parameter NOTIFY\r\n",
 	         "EHLO c\r\nMAIL FROM:a@b.example\r\nMAIL FROM:<a@@b>\r\n"
-	         "MAIL FROM:<a@b.example> SMTPUTF8\r\n"
+	         "MAIL FROM:<a@b.example> RET=HDRS\r\n"
 	         "MAIL FROM:<a@b.example> SIZE=x\r\n"
 	         "MAIL FROM:<a@b.example>\r\n"
 	         "RCPT TO:alice@example.org\r\nRCPT TO:<>\r\n"
@@ -424,10 +428,10 @@ static void test_pipelining(void)
 	         GREETING EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                             "550 5.1.1 User unknown\r\n"
 	                             "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                             "250 2.0.0 Ok: queued as t1.1\r\n"
+	                             "250 2.0.0 Ok: queued as t1-1\r\n"
 	                             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                             "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                             "250 2.0.0 Ok: queued as t1.2\r\n"
+	                             "250 2.0.0 Ok: queued as t1-2\r\n"
 	                             "221 2.0.0 Bye\r\n",
 	         "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@example.org>\r\n"
 	         "RCPT TO:<nobody@example.org>\r\nDATA\r\none\r\n.\r\n"
@@ -445,11 +449,7 @@ static void test_rset_noop_quit(void)
 	                             "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
 	                             "501 5.5.4 Syntax error (no parameters "
 	                             "allowed)\r\n"
-	                             "250 2.1.0 Ok\r\n"
-	                             "250-mail.example.org\r\n"
-	                             "250-PIPELINING\r\n250-SIZE 1048576\r\n"
-	                             "250-8BITMIME\r\n"
-	                             "250 ENHANCEDSTATUSCODES\r\n"
+	                             "250 2.1.0 Ok\r\n" EHLO_REPLY
 	                             "503 5.5.1 Need MAIL before RCPT\r\n"
 	                             "221 2.0.0 Bye\r\n",
 	         "EHLO c\r\nMAIL FROM:<>\r\nRSET\r\n"
@@ -542,7 +542,7 @@ static void test_starttls(void)
 	                                 "503 5.5.1 TLS already active\r\n"
 	                                 "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                                 "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                                 "250 2.0.0 Ok: queued as t1.1\r\n"
+	                                 "250 2.0.0 Ok: queued as t1-1\r\n"
 	                                 "221 2.0.0 Bye\r\n",
 	         "EHLO c\r\nSTARTTLS\r\n",
 	         "MAIL FROM:<>\r\nEHLO c2\r\nSTARTTLS\r\nMAIL FROM:<a@b.example>\r\n"
@@ -550,9 +550,10 @@ static void test_starttls(void)
 	         "QUIT\r\n");
 	char *msg = read_latest(alice_mbox, &len);
 	check_message(msg, len,
+	              "Return-Path: <a@b.example>\r\n"
 	              "Received: from c2 ([192.0.2.1])\r\n"
 	              "\t(using TLSv1.3 TEST-CIPHER)\r\n"
-	              "\tby mail.example.org (postlite) with ESMTPS id t1.1\r\n"
+	              "\tby mail.example.org (postlite) with ESMTPS id t1-1\r\n"
 	              "\tfor <alice@example.org>; ",
 	              "secure\r\n", 8);
 	free(msg);
@@ -577,7 +578,7 @@ static void test_submission(void)
 {
 	struct smtp_session_cfg cfg = base_cfg();
 
-	/* 587: TLS first, then AUTH (not implemented yet: issue 3). */
+	/* 587: TLS first, then AUTH (tested in test_auth). */
 	cfg.kind = SMTP_LISTENER_SUBMISSION;
 	cfg.tls_available = true;
 	DIALOGUE(&cfg,
@@ -586,7 +587,7 @@ static void test_submission(void)
 	         "252 2.0.0 Cannot VRFY user; try RCPT to attempt "
 	         "delivery\r\n"
 	         "250 2.0.0 Ok\r\n"
-	         "220 2.0.0 Ready to start TLS\r\n" EHLO_REPLY
+	         "220 2.0.0 Ready to start TLS\r\n" EHLO_REPLY_AUTH
 	         "530 5.7.0 Authentication required\r\n"
 	         "503 5.5.1 Need MAIL before RCPT\r\n"
 	         "221 2.0.0 Bye\r\n",
@@ -597,8 +598,9 @@ static void test_submission(void)
 	/* 465: TLS from the start. */
 	cfg.kind = SMTP_LISTENER_SUBMISSIONS;
 	DIALOGUE(&cfg,
-	         GREETING EHLO_REPLY "530 5.7.0 Authentication required\r\n"
-	                             "503 5.5.1 TLS already active\r\n",
+	         GREETING EHLO_REPLY_AUTH
+	         "530 5.7.0 Authentication required\r\n"
+	         "503 5.5.1 TLS already active\r\n",
 	         "EHLO c\r\nMAIL FROM:<a@b.example>\r\nSTARTTLS\r\n");
 }
 
@@ -673,7 +675,8 @@ static void test_size(void)
 	DIALOGUE(&cfg,
 	         GREETING "250-mail.example.org\r\n250-PIPELINING\r\n"
 	                  "250-SIZE 100\r\n250-8BITMIME\r\n"
-	                  "250 ENHANCEDSTATUSCODES\r\n"
+	                  "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+	                  "250 CHUNKING\r\n"
 	                  "552 5.3.4 Message size exceeds fixed limit\r\n"
 	                  "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                  "354 End data with <CR><LF>.<CR><LF>\r\n"
@@ -702,7 +705,8 @@ static void test_size(void)
 	DIALOGUE(&cfg,
 	         GREETING "250-mail.example.org\r\n250-PIPELINING\r\n"
 	                  "250-SIZE 102400\r\n250-8BITMIME\r\n"
-	                  "250 ENHANCEDSTATUSCODES\r\n"
+	                  "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+	                  "250 CHUNKING\r\n"
 	                  "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                  "354 End data with <CR><LF>.<CR><LF>\r\n"
 	                  "552 5.3.4 Message size exceeds fixed limit\r\n"
@@ -713,14 +717,15 @@ static void test_size(void)
 	DIALOGUE(&cfg,
 	         GREETING EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	                             "354 End data with <CR><LF>.<CR><LF>\r\n"
-	                             "250 2.0.0 Ok: queued as t1.1\r\n"
+	                             "250 2.0.0 Ok: queued as t1-1\r\n"
 	                             "221 2.0.0 Bye\r\n",
 	         in.data);
 	CHECK_INT(mailbox_count(alice_mbox), before + 2);
 	char *msg = read_latest(alice_mbox, &len);
 	check_message(msg, len,
+	              "Return-Path: <>\r\n"
 	              "Received: from c ([192.0.2.1])\r\n"
-	              "\tby mail.example.org (postlite) with ESMTP id t1.1\r\n"
+	              "\tby mail.example.org (postlite) with ESMTP id t1-1\r\n"
 	              "\tfor <alice@example.org>; ",
 	              stored.data, stored.len);
 	free(msg);
@@ -756,8 +761,8 @@ static void test_errors_and_junk(void)
 	                  "delivery\r\n"
 	                  "501 5.5.4 Syntax: VRFY address\r\n"
 	                  "502 5.5.1 EXPN not available\r\n"
-	                  "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET "
-	                  "NOOP QUIT VRFY HELP STARTTLS\r\n",
+	                  "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT "
+	                  "RSET NOOP QUIT VRFY HELP\r\n",
 	         "VRFY alice\r\nVRFY\r\nEXPN staff\r\nHELP\r\n");
 }
 
@@ -856,8 +861,163 @@ static void test_store_unavailable(void)
 	dlg_feed(&d, in, sizeof in - 1, false);
 	CHECK_MEM(d.io.out.data, d.io.out.len,
 	          GREETING EHLO_REPLY "250 2.1.0 Ok\r\n"
-	          "451 4.3.0 Temporary lookup failure, try again later\r\n"
+	          "451 4.3.0 Temporary failure, try again later\r\n"
 	          "221 2.0.0 Bye\r\n");
+	dlg_close(&d);
+}
+
+/* Connections per address: IPv4 per /32, IPv6 per /64, IPv4-mapped as
+ * IPv4; every add counted (also over a limit), every remove undone. */
+static void test_clients(void)
+{
+	struct smtp_clients *c = smtp_clients_new(5, 2);
+
+	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_OK);
+	CHECK_INT(smtp_clients_add(c, "::ffff:192.0.2.1"), SMTP_CLIENTS_OK);
+	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_TOO_MANY_ADDR);
+	CHECK_INT(smtp_clients_count(c, "192.0.2.1"), 3);
+	CHECK_INT(smtp_clients_add(c, "2001:db8:1:2::1"), SMTP_CLIENTS_OK);
+	CHECK_INT(smtp_clients_add(c, "2001:db8:1:2:ffff::9"),
+	          SMTP_CLIENTS_OK);
+	CHECK_INT(smtp_clients_add(c, "2001:db8:1:3::1"),
+	          SMTP_CLIENTS_TOO_MANY);
+	CHECK_INT(smtp_clients_total(c), 6);
+	smtp_clients_remove(c, "192.0.2.1");
+	smtp_clients_remove(c, "192.0.2.1");
+	smtp_clients_remove(c, "2001:db8:1:3::1");
+	CHECK_INT(smtp_clients_count(c, "192.0.2.1"), 1);
+	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_OK);
+	/* many addresses: the table grows and shrinks */
+	char ip[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(ip, sizeof ip, "198.51.100.%d", i % 250);
+		smtp_clients_add(c, ip);
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(ip, sizeof ip, "198.51.100.%d", i % 250);
+		smtp_clients_remove(c, ip);
+	}
+	CHECK_INT(smtp_clients_count(c, "198.51.100.7"), 0);
+	CHECK_INT(smtp_clients_total(c), 4);
+	smtp_clients_free(c);
+}
+
+/* BDAT streams like DATA: a message of many pieces in chunks of odd
+ * sizes, stored exactly, the session's input buffer never overflowing. */
+static void test_bdat_stream(void)
+{
+	struct smtp_session_cfg cfg = base_cfg();
+	struct buf body, stored, in;
+	size_t before = mailbox_count(bob_mbox), len;
+	char cmd[64];
+
+	buf_init(&body, 8 * 1024 * 1024);
+	buf_init(&stored, 8 * 1024 * 1024);
+	buf_init(&in, 8 * 1024 * 1024);
+	make_body(4000, &stored, &body); /* 320 KB, dots unstuffed */
+	buf_puts(&in, "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<bob@example.org>\r\n");
+	size_t pos = 0, sizes[] = {1, 70000, 3, 65536, 100000};
+	for (size_t i = 0; pos < body.len; i++) {
+		size_t k = sizes[i % 5];
+		if (k > body.len - pos)
+			k = body.len - pos;
+		bool last = pos + k == body.len;
+		snprintf(cmd, sizeof cmd, "BDAT %zu%s\r\n", k,
+		         last ? " LAST" : "");
+		buf_puts(&in, cmd);
+		buf_append(&in, body.data + pos, k);
+		pos += k;
+	}
+	buf_puts(&in, "QUIT\r\n");
+	struct dlg d;
+	dlg_open(&d, &cfg);
+	dlg_feed(&d, in.data, in.len, false);
+	CHECK(d.io.out.len > 0 &&
+	      memmem(d.io.out.data, d.io.out.len, "250 2.0.0 Ok: queued as t1-1",
+	             28) != NULL);
+	CHECK(memmem(d.io.out.data, d.io.out.len, "221 2.0.0 Bye", 13) != NULL);
+	dlg_close(&d);
+	CHECK_INT(mailbox_count(bob_mbox), before + 1);
+	char *msg = read_latest(bob_mbox, &len);
+	check_message(msg, len,
+	              "Return-Path: <>\r\n"
+	              "Received: from c ([192.0.2.1])\r\n"
+	              "\tby mail.example.org (postlite) with ESMTP id t1-1\r\n"
+	              "\tfor <bob@example.org>; ",
+	              body.data, body.len);
+	free(msg);
+	buf_free(&body);
+	buf_free(&stored);
+	buf_free(&in);
+}
+
+/* A timer that records its pauses and leaves the job pending. */
+struct ttimer {
+	struct smtp_timer base;
+	struct job *j;
+	unsigned ms;
+};
+
+static void ttimer_start(struct smtp_timer *t, struct job *j, unsigned ms)
+{
+	struct ttimer *tt = (struct ttimer *)t;
+	tt->j = j;
+	tt->ms = ms;
+}
+
+/* The connection goes away while a password check or the pause after a
+ * failure is pending: no write, the session freed by the job's end (ASan
+ * sees a leak or a use after free otherwise). */
+static void test_auth_closed_in_flight(void)
+{
+	struct smtp_session_cfg cfg = base_cfg();
+	struct ttimer tt = {.base.start = ttimer_start};
+	struct smtp_env env = {.timer = &tt.base};
+	struct dlg d;
+
+	cfg.kind = SMTP_LISTENER_SUBMISSIONS;
+	cfg.auth_fail_delay_ms = 250;
+	cfg.env = &env;
+	/* closed with the check queued */
+	dlg_open(&d, &cfg);
+	buf_puts(&d.in, "EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHdyb25n\r\n");
+	smtp_session_input(d.s);
+	d.io.gone = true;
+	smtp_session_closed(d.s);
+	CHECK_INT(runner_inline_drain(&d.ri), 1);
+	CHECK(tt.j == NULL); /* no pause for a closed session */
+	buf_free(&d.in);
+	buf_free(&d.io.out);
+
+	/* closed during the pause after a failure */
+	dlg_open(&d, &cfg);
+	buf_puts(&d.in, "EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHdyb25n\r\n"
+	                "NOOP\r\n");
+	smtp_session_input(d.s);
+	CHECK_INT(runner_inline_drain(&d.ri), 1);
+	CHECK(tt.j != NULL);
+	CHECK_INT(tt.ms, 250);
+	d.io.gone = true;
+	smtp_session_closed(d.s);
+	tt.j->done(tt.j); /* the timer ends: frees the session */
+	CHECK(!d.io.bad_write);
+	buf_free(&d.in);
+	buf_free(&d.io.out);
+
+	/* the pause, then the reply and the pipelined NOOP */
+	tt.j = NULL;
+	dlg_open(&d, &cfg);
+	buf_puts(&d.in, "EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHdyb25n\r\n"
+	                "NOOP\r\n");
+	smtp_session_input(d.s);
+	runner_inline_drain(&d.ri);
+	CHECK(tt.j != NULL);
+	CHECK(memmem(d.io.out.data, d.io.out.len, "535", 3) == NULL);
+	tt.j->done(tt.j);
+	CHECK_MEM(d.io.out.data, d.io.out.len,
+	          GREETING EHLO_REPLY_AUTH
+	          "535 5.7.8 Authentication credentials invalid\r\n"
+	          "250 2.0.0 Ok\r\n");
 	dlg_close(&d);
 }
 
@@ -894,6 +1054,9 @@ int main(void)
 	test_timeout();
 	test_closed_in_flight();
 	test_store_unavailable();
+	test_clients();
+	test_bdat_stream();
+	test_auth_closed_in_flight();
 
 	store_close(st);
 	return t_done("smtp_session");
