@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "tls_compat.h"
+#include "tls_int.h"
 
 /* A cipher-in bound: two maximal records plus headers. */
 #define TLS_IN_MAX (2 * (16384 + 2048))
@@ -305,24 +305,38 @@ static int bio_recv(void *ctx, unsigned char *p, size_t n)
 	return (int)n;
 }
 
-struct tls_conn *tls_conn_new(struct tls_server *ts, struct buf *out)
+struct tls_conn *tls_conn_new_conf(const mbedtls_ssl_config *conf,
+                                   struct buf *out)
 {
-	if (!tls_server_ready(ts))
-		return NULL;
 	struct tls_conn *tc = calloc(1, sizeof *tc);
 	if (!tc)
 		return NULL;
 	mbedtls_ssl_init(&tc->ssl);
-	if (mbedtls_ssl_setup(&tc->ssl, &ts->cur->conf) != 0) {
+	if (mbedtls_ssl_setup(&tc->ssl, conf) != 0) {
 		mbedtls_ssl_free(&tc->ssl);
 		free(tc);
 		return NULL;
 	}
-	tc->cfg = ts->cur;
-	tc->cfg->refs++;
 	buf_init(&tc->in, TLS_IN_MAX);
 	tc->out = out;
 	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
+	return tc;
+}
+
+mbedtls_ssl_context *tls_conn_ssl(struct tls_conn *tc)
+{
+	return &tc->ssl;
+}
+
+struct tls_conn *tls_conn_new(struct tls_server *ts, struct buf *out)
+{
+	if (!tls_server_ready(ts))
+		return NULL;
+	struct tls_conn *tc = tls_conn_new_conf(&ts->cur->conf, out);
+	if (!tc)
+		return NULL;
+	tc->cfg = ts->cur;
+	tc->cfg->refs++;
 	return tc;
 }
 

@@ -74,4 +74,32 @@ int tls_make_selfsigned(const char *hostname, unsigned days,
                         const char *cert_path, const char *key_path,
                         char *err, size_t errlen);
 
+/* ---- TLS client (tls_client.c; outbound delivery, issue 9) -------------
+ *
+ * One tls_client per process holds the client entropy, DRBG and two
+ * configurations: opportunistic (RFC 7435: encrypt whatever the peer's
+ * certificate says, as MTAs do on port 25, RFC 3207 4.1) and verified
+ * (the chain must lead to a trusted CA and name the host; used for a
+ * smarthost, whose AUTH credentials must not go to an impostor). The
+ * sessions it makes are ordinary tls_conn objects: the I/O layer drives
+ * them with the calls above. */
+struct tls_client;
+
+/* ca_file: PEM bundle of trusted CAs; NULL or unreadable leaves only the
+ * opportunistic mode working (verified sessions then fail the handshake).
+ * Returns NULL with a reason in err. */
+struct tls_client *tls_client_new(const char *ca_file, char *err,
+                                  size_t errlen);
+void tls_client_free(struct tls_client *tcl);
+
+/* A client session to `host` (sent as SNI when it is a name, and checked
+ * against the certificate when verify). Ciphertext goes to out. NULL on
+ * failure. */
+struct tls_conn *tls_client_conn_new(struct tls_client *tcl, const char *host,
+                                     bool verify, struct buf *out);
+
+/* After the handshake: the peer's chain verified against the CAs and the
+ * host name (always true for a verified session that got this far). */
+bool tls_conn_peer_verified(struct tls_conn *tc);
+
 #endif

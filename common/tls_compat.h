@@ -118,4 +118,39 @@ static inline int compat_crt_set_serial(mbedtls_x509write_cert *crt,
 #endif
 }
 
+
+/* ---- added for the TLS client and DKIM (issue 9) ---- */
+
+/* A signature of a digest with the key's own scheme (PKCS#1 v1.5 for RSA);
+ * 3.x takes the size of sig. */
+static inline int compat_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md,
+                                 const unsigned char *hash, size_t hlen,
+                                 unsigned char *sig, size_t sigsz,
+                                 size_t *siglen,
+                                 mbedtls_ctr_drbg_context *drbg)
+{
+#if TLS_COMPAT_V3
+	return mbedtls_pk_sign(pk, md, hash, hlen, sig, sigsz, siglen,
+	                       mbedtls_ctr_drbg_random, drbg);
+#else
+	(void)sigsz;
+	return mbedtls_pk_sign(pk, md, hash, hlen, sig, siglen,
+	                       mbedtls_ctr_drbg_random, drbg);
+#endif
+}
+
+/* Parses a private key held in memory (NUL included in n for PEM). */
+static inline int compat_pk_parse_key(mbedtls_pk_context *pk,
+                                      const unsigned char *p, size_t n,
+                                      mbedtls_ctr_drbg_context *drbg)
+{
+#if TLS_COMPAT_V3
+	return mbedtls_pk_parse_key(pk, p, n, NULL, 0, mbedtls_ctr_drbg_random,
+	                            drbg);
+#else
+	(void)drbg;
+	return mbedtls_pk_parse_key(pk, p, n, NULL, 0);
+#endif
+}
+
 #endif
