@@ -11,8 +11,9 @@
  * mark, so RETR, LIST and pipelined replies stop and go on in drain();
  * bit 5 the idle timeout fires at the end; bit 6 a 100 ms failed-login
  * delay through the timer; bit 7 max_bad 3 and LOGIN-DELAY 60). Byte 1
- * picks the chunking (0 mod 4: as much as fits, 1: byte by byte, else
- * random sizes seeded by it). The rest is what the client sends.
+ * picks the chunking (0 mod 4: as much as fits, 1: byte by byte, 2: line
+ * by line, 3: random sizes seeded by it). The rest is what the client
+ * sends.
  *
  * Properties, beyond no crash, leak or sanitizer report: the I/O contract
  * of fuzz_session.h; the output starts with "+OK" and is CRLF lines only,

@@ -273,16 +273,26 @@ static inline void fz_pump(struct fz_conn *c, bool new_bytes)
 	}
 }
 
-/* Delivers n bytes from the peer in chunks drawn from rng (mode 0: all at
- * once as far as the buffer takes them, 1: byte by byte, else random). */
+/* Delivers n bytes from the peer in chunks: mode 0 all at once (as far as
+ * the buffer takes them: a pipelining client, or an attacker), 1 byte by
+ * byte, 2 line by line (a client that waits for each reply, so commands
+ * after STARTTLS arrive after the handshake), 3 sizes drawn from rng. */
 static inline void fz_feed(struct fz_conn *c, const uint8_t *p, size_t n,
-                    unsigned mode, struct fuzz_rng *rng)
+                           unsigned mode, struct fuzz_rng *rng)
 {
 	size_t pos = 0;
 	while (pos < n && !c->gone && !c->closing) {
-		size_t k = mode == 0 ? n - pos
-		           : mode == 1 ? 1
-		                       : fuzz_rng_len(rng, n - pos);
+		size_t k;
+		if (mode == 0) {
+			k = n - pos;
+		} else if (mode == 1) {
+			k = 1;
+		} else if (mode == 2) {
+			const uint8_t *lf = memchr(p + pos, '\n', n - pos);
+			k = lf ? (size_t)(lf - (p + pos)) + 1 : n - pos;
+		} else {
+			k = fuzz_rng_len(rng, n - pos);
+		}
 		size_t room = buf_room(&c->in);
 		if (k > room)
 			k = room;

@@ -9,7 +9,8 @@
  * mark; bit 5 the idle timeout fires at the end; bit 6 small limits:
  * 1000-octet messages, 2 recipients; bit 7 the peer is on loopback).
  * Byte 1 picks the chunking (0 mod 4: as much as fits, 1: byte by byte,
- * else random sizes seeded by it). The rest is what the client sends.
+ * 2: line by line, 3: random sizes seeded by it). The rest is what the
+ * client sends.
  *
  * Properties, beyond no crash, leak or sanitizer report: the I/O contract
  * of fuzz_session.h, and every byte written is part of a well-formed reply
