@@ -30,9 +30,6 @@ struct pop3_timer {
 	void (*start)(struct pop3_timer *t, struct job *j, unsigned ms);
 };
 
-/* RFC 1939 3: the autologout timer is at least 10 minutes. */
-#define POP3_AUTOLOGOUT_MIN 600u
-
 struct pop3_session_cfg {
 	const char *hostname; /* for the greeting; must outlive the session */
 	bool tls_available;   /* STLS may be offered (a certificate is loaded) */

@@ -215,14 +215,8 @@ int main(int argc, char **argv)
 		daemon_die("out of memory");
 	ctx.timer.base.start = pop3d_timer_start;
 	ctx.timer.loop = server_loop(srv);
-	/* RFC 1939 3: the autologout timer is at least 10 minutes. */
+	/* RFC 1939 3: at least 10 minutes; the config schema refuses less. */
 	ctx.timeout = cfg->pop3.timeout;
-	if (ctx.timeout < POP3_AUTOLOGOUT_MIN) {
-		log_warn(NULL, "%s: [pop3] timeout %u is below RFC 1939's 10 "
-		         "minutes: using %u", cfg->path, ctx.timeout,
-		         POP3_AUTOLOGOUT_MIN);
-		ctx.timeout = POP3_AUTOLOGOUT_MIN;
-	}
 	struct server_limits lim = {
 		/* A SASL response line may be 1 KiB (POP3_SASL_LINE_MAX). */
 		.input_max = 4096,

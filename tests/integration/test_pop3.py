@@ -785,10 +785,16 @@ verbose = 1
             r.close()
 
     def t_autologout_floor(self):
-        """[pop3] timeout below RFC 1939's 10 minutes is raised to 600."""
-        with open(self.d.log("pop3d"), "rb") as f:
-            log = f.read()
-        assert b"below RFC 1939's 10 minutes: using 600" in log, "no warning in the log"
+        """[pop3] timeout below RFC 1939's 10 minutes is a configuration
+        error: pop3d refuses to start (exit 78, file:line: reason)."""
+        d = self.d
+        bad = os.path.join(d.tmp, "short-timeout.conf")
+        with open(d.conf) as f, open(bad, "w") as g:
+            g.write(f.read().replace("[pop3]\n", "[pop3]\ntimeout = 60\n", 1))
+        p = subprocess.run([d.exe["pop3d"], "-c", bad, "-f"],
+                           capture_output=True, timeout=20)
+        assert p.returncode == 78, "exit %d, want 78" % p.returncode
+        assert b"timeout: '60' is not a number from 600" in p.stderr, p.stderr
 
     # -- memory --
 
@@ -859,7 +865,7 @@ def main():
     watchdog = threading.Timer(280, lambda: os._exit(3))
     watchdog.daemon = True
     watchdog.start()
-    d = Daemons(pop3_extra="timeout = 60\n")
+    d = Daemons()
     c = Checks(d)
     try:
         d.setup()
