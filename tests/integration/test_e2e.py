@@ -476,18 +476,28 @@ pop3s = %s:%d
             raise AssertionError("no reference copy of %s #%d (the pop3s poplib check failed)" % (user, n))
         return self.stored[(user, n)]
 
-    def check_received(self, fetched, sent):
-        """fetched must be Received: header lines followed by exactly `sent`."""
+    def check_received(self, fetched, sent, sender=SENDER):
+        """fetched must be the trace header the server adds followed by
+        exactly `sent`: an optional "Return-Path: <sender>" (RFC 5321 4.4:
+        added at final delivery), then Received: lines (continuations
+        folded with white space), the first naming [server] hostname."""
         assert fetched.endswith(sent), "fetched message does not end with the sent bytes (%d vs %d octets): %s" % (
             len(fetched), len(sent), first_diff(fetched[-len(sent):] if len(fetched) >= len(sent) else fetched, sent))
         prefix = fetched[:len(fetched) - len(sent)]
-        assert prefix.startswith(b"Received: from"), "message starts with %r" % fetched[:60]
         assert prefix.endswith(b"\r\n"), "prefix %r" % prefix
-        for line in prefix[:-2].split(b"\r\n"):
+        lines = prefix[:-2].split(b"\r\n")
+        if lines[0].lower().startswith(b"return-path:"):
+            want = b"Return-Path: <" + sender.encode() + b">"
+            assert lines[0] == want, "%r, want %r" % (lines[0], want)
+            lines = lines[1:]
+        assert lines and lines[0].startswith(b"Received: from"), "trace header %r" % prefix[:200]
+        received = b"\r\n".join(lines)
+        for line in lines:
             assert line.startswith(b"Received:") or line[:1] in (b" ", b"\t"), \
                 "unexpected header line before the message: %r" % line
             assert b"\n" not in line and b"\r" not in line, "bare CR/LF in %r" % line
-        assert HOSTNAME.encode() in prefix, "Received: does not name %s: %r" % (HOSTNAME, prefix)
+        assert re.search(rb"\bby " + re.escape(HOSTNAME.encode()) + rb"\b", received), \
+            "Received: does not say 'by %s': %r" % (HOSTNAME, received)
         return prefix
 
     # -- POP3 checks --
