@@ -372,16 +372,22 @@ pop3s = %s:%d
         [server] user; without root they simply stay who they are."""
         pw = pwd.getpwnam(self.user)
         for name, p in self.procs.items():
-            with open("/proc/%d/status" % p.pid) as f:
-                status = dict(l.split(":", 1) for l in f if ":" in l)
-            uids = status["Uid"].split()
-            gids = status["Gid"].split()
-            assert uids == [str(pw.pw_uid)] * 4, "%s runs with uids %s, want %s (%s)" % (
-                name, uids, pw.pw_uid, self.user)
-            assert gids == [str(pw.pw_gid)] * 4, "%s runs with gids %s, want %s" % (name, gids, pw.pw_gid)
-            if os.geteuid() == 0:
-                groups = status.get("Groups", "").split()
-                assert "0" not in groups, "%s keeps supplementary group 0: %s" % (name, groups)
+            # Every thread (the worker pools included), not only the
+            # main one: a thread left behind as root would undo the drop.
+            tasks = os.listdir("/proc/%d/task" % p.pid)
+            assert len(tasks) > 1, "%s has no worker threads?" % name
+            for tid in tasks:
+                with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
+                    status = dict(l.split(":", 1) for l in f if ":" in l)
+                uids = status["Uid"].split()
+                gids = status["Gid"].split()
+                assert uids == [str(pw.pw_uid)] * 4, "%s thread %s runs with uids %s, want %s (%s)" % (
+                    name, tid, uids, pw.pw_uid, self.user)
+                assert gids == [str(pw.pw_gid)] * 4, "%s thread %s runs with gids %s, want %s" % (
+                    name, tid, gids, pw.pw_gid)
+                if os.geteuid() == 0:
+                    groups = status.get("Groups", "").split()
+                    assert "0" not in groups, "%s keeps supplementary group 0: %s" % (name, groups)
 
     # -- SMTP --
 
