@@ -99,6 +99,10 @@ int server_run(struct server *srv);
 /* Called from code that wants to stop the server (tests). */
 void server_stop(struct server *srv);
 
+/* The loop's clock for sessions (clock.h): now() and delays on libuv
+ * timers. Delays still pending when server_run returns end then. */
+struct clock *server_clock(struct server *srv);
+
 /* For workq: the libuv loop, as an opaque pointer. */
 void *server_loop(struct server *srv);
 

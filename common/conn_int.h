@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "tls.h"
 
@@ -58,8 +59,18 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 };
 
+/* A delay of server_clock: a libuv timer that ends in a job's done. */
+struct server_delay {
+	uv_timer_t t;
+	struct job *j;
+	struct server *srv;
+	struct server_delay *prev, *next;
+};
+
 struct server {
 	uv_loop_t loop;
+	struct clock clock;            /* server_clock() */
+	struct server_delay *delays;   /* pending, for the flush at stop */
 	char ident[16];
 	uint64_t next_id;
 	unsigned long boot;

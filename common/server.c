@@ -1,5 +1,6 @@
 /* The loop, the listeners, signals and shutdown. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,9 @@
 #include "conn_int.h"
 #include "log.h"
 #include "systemd.h"
+
+static time_t clock_now_loop(struct clock *c);
+static void clock_delay_loop(struct clock *c, struct job *j, unsigned ms);
 
 struct server *server_new(const char *ident)
 {
@@ -29,6 +33,8 @@ struct server *server_new(const char *ident)
 	uv_timer_init(&srv->loop, &srv->grace);
 	srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
 	srv->grace.data = srv;
+	srv->clock.now = clock_now_loop;
+	srv->clock.delay = clock_delay_loop;
 	return srv;
 }
 
@@ -77,6 +83,79 @@ int server_tls_load(struct server *srv, const char *cert, const char *key,
 bool server_has_tls(const struct server *srv)
 {
 	return tls_server_ready(srv->tls);
+}
+
+/* ---- the clock ---- */
+
+static time_t clock_now_loop(struct clock *c)
+{
+	(void)c;
+	return time(NULL);
+}
+
+static void delay_unlink(struct server_delay *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		d->srv->delays = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+}
+
+/* libuv frees nothing itself: the memory goes in the close callback, and
+ * only then does the job learn that its time is up. */
+static void delay_closed(uv_handle_t *h)
+{
+	struct server_delay *d = h->data;
+	struct job *j = d->j;
+	free(d);
+	j->done(j);
+}
+
+static void delay_fire(uv_timer_t *t)
+{
+	struct server_delay *d = t->data;
+	delay_unlink(d);
+	uv_close((uv_handle_t *)t, delay_closed);
+}
+
+static void clock_delay_loop(struct clock *c, struct job *j, unsigned ms)
+{
+	struct server *srv = (struct server *)((char *)c -
+	                                       offsetof(struct server, clock));
+	struct server_delay *d = calloc(1, sizeof *d);
+	if (!d) {
+		j->done(j); /* no memory for a timer: no delay */
+		return;
+	}
+	d->j = j;
+	d->srv = srv;
+	uv_timer_init(&srv->loop, &d->t);
+	d->t.data = d;
+	d->next = srv->delays;
+	if (d->next)
+		d->next->prev = d;
+	srv->delays = d;
+	uv_timer_start(&d->t, delay_fire, ms, 0);
+}
+
+struct clock *server_clock(struct server *srv)
+{
+	return &srv->clock;
+}
+
+/* After the loop stopped: every pending delay ends now (clock.h: done is
+ * always called), before the worker pools are drained. */
+static void delays_flush(struct server *srv)
+{
+	while (srv->delays) {
+		struct server_delay *d = srv->delays;
+		delay_unlink(d);
+		uv_timer_stop(&d->t);
+		uv_close((uv_handle_t *)&d->t, delay_closed);
+	}
+	uv_run(&srv->loop, UV_RUN_NOWAIT);
 }
 
 /* ---- work scheduling: output and deferred input, once per loop turn ---- */
@@ -322,6 +401,7 @@ int server_run(struct server *srv)
 	uv_signal_stop(&srv->sig_int);
 	uv_signal_stop(&srv->sig_hup);
 	uv_timer_stop(&srv->grace);
+	delays_flush(srv);
 	log_info(NULL, "stopped");
 	return 0;
 }
