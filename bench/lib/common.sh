@@ -1,0 +1,60 @@
+# Helpers for bench/run (sourced by bash). Nothing here talks to anything
+# but loopback, and nothing is ever killed by name: only by the PID we got
+# when we started it.
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# wait_port PORT [TIMEOUT_S]: until 127.0.0.1:PORT accepts a connection.
+wait_port() {
+	local port=$1 t=${2:-20} i=0
+	while [ "$i" -lt $((t * 10)) ]; do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# kill_pid_wait PID [TIMEOUT_S]: SIGTERM one process we started, wait for
+# it, SIGKILL it after the timeout.
+kill_pid_wait() {
+	local pid=$1 t=${2:-10} i=0
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt $((t * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+# in_private_netns: this network namespace has no interface but lo.
+in_private_netns() {
+	[ "$(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/net/dev | sort | tr '\n' ' ')" = "lo " ]
+}
+
+# count_maildir DIR: message files in DIR/new and DIR/cur.
+count_maildir() {
+	find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
+}
+
+# wait_maildir DIR N TIMEOUT_S: until DIR holds at least N messages.
+wait_maildir() {
+	local d=$1 n=$2 t=$3 i=0
+	while [ "$(count_maildir "$d")" -lt "$n" ] && [ "$i" -lt $((t * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ "$(count_maildir "$d")" -ge "$n" ]
+}
+
+clear_maildir() {
+	find "$1/new" "$1/cur" -maxdepth 1 -type f -delete 2>/dev/null
+	true
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Memory and CPU of whole process trees, from /proc (standard library only).
+
+  proc.py mem  PID[,PID...]   rss_kib=.. pss_kib=.. nproc=..  (summed over
+                              the PIDs and all their descendants)
+  proc.py cpu  PID[,PID...]   CPU seconds used so far by the tree: utime +
+                              stime of every live process plus cutime +
+                              cstime (children it already reaped), so
+                              short-lived helpers (Dovecot's login processes,
+                              Postfix's cleanup) are counted too. Take the
+                              difference of two readings.
+  proc.py pids PID[,PID...]   the tree's PIDs, comma separated
+  proc.py peak PID[,PID...] --stop-file F [--interval 0.05] [--max-seconds S]
+                              samples until F exists, then prints
+                              peak_rss_kib=.. peak_pss_kib=.. peak_nproc=..
+                              samples=..
+
+RSS counts shared pages once per process (it inflates multi-process servers);
+PSS splits them between the sharers: both are printed.
+"""
+import os
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def stat_fields(pid):
+    with open("/proc/%d/stat" % pid, "rb") as f:
+        s = f.read()
+    # the command name may hold spaces and ')': split after the last ')'
+    return s[s.rfind(b")") + 2:].split()
+
+
+def tree(roots):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(stat_fields(int(d))[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, stack = [], [r for r in roots if os.path.exists("/proc/%d" % r)]
+    while stack:
+        p = stack.pop()
+        if p not in out:
+            out.append(p)
+            stack.extend(children.get(p, []))
+    return out
+
+
+def mem_of(pid):
+    rss = pss = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def mem(roots):
+    n = rss = pss = 0
+    for p in tree(roots):
+        r, s = mem_of(p)
+        if r:
+            n += 1
+            rss += r
+            pss += s
+    return n, rss, pss
+
+
+def cpu(roots):
+    total = 0
+    for p in tree(roots):
+        try:
+            total += sum(int(x) for x in stat_fields(p)[11:15])
+        except (OSError, ValueError):
+            pass
+    return total / float(CLK_TCK)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    cmd, roots = sys.argv[1], [int(x) for x in sys.argv[2].split(",") if x]
+    args = sys.argv[3:]
+    if cmd == "mem":
+        n, rss, pss = mem(roots)
+        print("rss_kib=%d pss_kib=%d nproc=%d" % (rss, pss, n))
+    elif cmd == "cpu":
+        print("%.3f" % cpu(roots))
+    elif cmd == "pids":
+        print(",".join(str(p) for p in tree(roots)))
+    elif cmd == "peak":
+        stop, interval, max_s = None, 0.05, 900.0
+        while args:
+            k, v = args[0], args[1]
+            args = args[2:]
+            if k == "--stop-file":
+                stop = v
+            elif k == "--interval":
+                interval = float(v)
+            elif k == "--max-seconds":
+                max_s = float(v)
+        peak = [0, 0, 0]
+        samples = 0
+        end = time.monotonic() + max_s
+        while time.monotonic() < end and not (stop and os.path.exists(stop)):
+            n, rss, pss = mem(roots)
+            peak = [max(peak[0], rss), max(peak[1], pss), max(peak[2], n)]
+            samples += 1
+            time.sleep(interval)
+        print("peak_rss_kib=%d peak_pss_kib=%d peak_nproc=%d samples=%d"
+              % (peak[0], peak[1], peak[2], samples))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
