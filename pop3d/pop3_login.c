@@ -83,7 +83,7 @@ static void open_complete(struct pop3_session *s)
 		md->octets += md->e[i].size;
 	s->state = POP3_STATE_TRANSACTION;
 	s->bad = 0; /* a user now: counted against max_bad_trans */
-	pop3_logins_record(s->cfg.logins, md->mailbox, time(NULL));
+	pop3_logins_record(s->cfg.logins, md->mailbox, clock_now(s->cfg.clock));
 
 	char esc[128];
 	log_info(s->sid, "login user=%s ip=%s msgs=%zu octets=%llu",
@@ -139,7 +139,7 @@ static void auth_complete(struct pop3_session *s)
 		         log_escape(esc, sizeof esc, j->user, strlen(j->user)),
 		         s->ip);
 		if (s->cfg.throttle)
-			throttle_fail(s->cfg.throttle, s->ip, time(NULL));
+			throttle_fail(s->cfg.throttle, s->ip, clock_now(s->cfg.clock));
 		pop3_delay(s, s->cfg.fail_delay_ms, fail_reply);
 		return;
 	default:
@@ -152,7 +152,7 @@ static void auth_complete(struct pop3_session *s)
 	unsigned wait = s->cfg.login_delay
 	                        ? pop3_logins_wait(s->cfg.logins, j->mailbox,
 	                                           s->cfg.login_delay,
-	                                           time(NULL))
+	                                           clock_now(s->cfg.clock))
 	                        : 0;
 	if (wait) {
 		pop3_maildrop_release(s);
@@ -175,7 +175,7 @@ void pop3_login_start(struct pop3_session *s, const char *user,
 	/* STYLE 14: an address that failed too often gets no password
 	 * check at all (no hashing for it), after the same delay. */
 	if (s->cfg.throttle &&
-	    throttle_blocked(s->cfg.throttle, s->ip, time(NULL))) {
+	    throttle_blocked(s->cfg.throttle, s->ip, clock_now(s->cfg.clock))) {
 		log_info(s->sid, "login throttled ip=%s", s->ip);
 		pop3_delay(s, s->cfg.fail_delay_ms, throttled_reply);
 		return;

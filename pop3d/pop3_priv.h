@@ -141,7 +141,7 @@ void pop3_close(struct pop3_session *s);
 bool pop3_submit(struct pop3_session *s, struct runner *r,
                  void (*work)(struct job *j, void *wctx),
                  void (*complete)(struct pop3_session *s));
-/* Runs complete after ms on cfg.timer (at once without one), with the
+/* Runs complete after ms on cfg.clock (at once without one), with the
  * session busy meanwhile, as if a job were in flight. */
 void pop3_delay(struct pop3_session *s, unsigned ms,
                 void (*complete)(struct pop3_session *s));

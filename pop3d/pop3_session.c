@@ -137,24 +137,18 @@ bool pop3_submit(struct pop3_session *s, struct runner *r,
 	return true;
 }
 
-static void pop3_delay_work(struct job *j, void *wctx)
-{
-	(void)j;
-	(void)wctx;
-}
-
 void pop3_delay(struct pop3_session *s, unsigned ms,
                 void (*complete)(struct pop3_session *s))
 {
-	if (!s->cfg.timer || ms == 0) {
+	if (!s->cfg.clock || ms == 0) {
 		complete(s);
 		return;
 	}
-	s->job.j.work = pop3_delay_work; /* never called by a timer */
+	s->job.j.work = NULL; /* a clock calls done only */
 	s->job.j.done = pop3_job_done;
 	s->job.complete = complete;
 	s->busy = true;
-	s->cfg.timer->start(s->cfg.timer, &s->job.j, ms);
+	s->cfg.clock->delay(s->cfg.clock, &s->job.j, ms);
 }
 
 void pop3_sasl_mode(struct pop3_session *s, bool on)

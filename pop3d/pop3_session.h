@@ -15,20 +15,12 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "job.h"
 #include "session_io.h"
 
 struct throttle;
 struct pop3_logins;
-
-/* Holds a job back for a while: the delay before each failed-login reply
- * (STYLE 14). start() calls j->done(j) exactly once, on the loop thread,
- * about ms milliseconds later, or sooner when the daemon stops; j->work is
- * never called. The daemon implements it with a libuv timer, the tests
- * with a queue they run when they like. */
-struct pop3_timer {
-	void (*start)(struct pop3_timer *t, struct job *j, unsigned ms);
-};
 
 struct pop3_session_cfg {
 	const char *hostname; /* for the greeting; must outlive the session */
@@ -53,7 +45,8 @@ struct pop3_session_cfg {
 	 * outlive the session and its jobs. */
 	struct throttle *throttle;  /* failed logins per IPv4 / IPv6 /64 */
 	struct pop3_logins *logins; /* last login per mailbox */
-	struct pop3_timer *timer;
+	struct clock *clock;  /* now() and the failed-login delay (clock.h);
+	                         NULL: wall time, no delay */
 };
 
 struct pop3_session;

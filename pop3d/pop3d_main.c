@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "conn.h"
 #include "daemon.h"
@@ -22,91 +21,12 @@
 #define POP3D_THROTTLE_WINDOW 900 /* seconds */
 #define POP3D_LOGINS_SLOTS 4096   /* mailboxes remembered (LOGIN-DELAY) */
 
-/* ---- pop3_timer over libuv timers ------------------------------------ */
-
-struct pop3d_delay {
-	uv_timer_t t;
-	struct job *j;
-	struct pop3d_delay *prev, *next;
-	struct pop3d_timer *owner;
-};
-
-struct pop3d_timer {
-	struct pop3_timer base; /* first: the sessions see only this */
-	uv_loop_t *loop;
-	struct pop3d_delay *pending;
-};
-
-static void delay_unlink(struct pop3d_delay *d)
-{
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		d->owner->pending = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-}
-
-/* libuv frees nothing: the handle's memory goes in its close callback,
- * and only then does the job learn that its time is up. */
-static void delay_closed(uv_handle_t *h)
-{
-	struct pop3d_delay *d = h->data;
-	struct job *j = d->j;
-
-	free(d);
-	j->done(j);
-}
-
-static void delay_fire(uv_timer_t *t)
-{
-	struct pop3d_delay *d = t->data;
-
-	delay_unlink(d);
-	uv_close((uv_handle_t *)t, delay_closed);
-}
-
-static void pop3d_timer_start(struct pop3_timer *base, struct job *j,
-                              unsigned ms)
-{
-	struct pop3d_timer *tm = (struct pop3d_timer *)base;
-	struct pop3d_delay *d = calloc(1, sizeof *d);
-
-	if (!d) {
-		j->done(j); /* no memory for a timer: no delay */
-		return;
-	}
-	d->j = j;
-	d->owner = tm;
-	uv_timer_init(tm->loop, &d->t);
-	d->t.data = d;
-	d->next = tm->pending;
-	if (d->next)
-		d->next->prev = d;
-	tm->pending = d;
-	uv_timer_start(&d->t, delay_fire, ms, 0);
-}
-
-/* After the loop stopped: every pending delay ends now (job.h: done is
- * always called), before the worker queues are drained. */
-static void pop3d_timer_flush(struct pop3d_timer *tm)
-{
-	while (tm->pending) {
-		struct pop3d_delay *d = tm->pending;
-		delay_unlink(d);
-		uv_timer_stop(&d->t);
-		uv_close((uv_handle_t *)&d->t, delay_closed);
-	}
-	uv_run(tm->loop, UV_RUN_NOWAIT);
-}
-
 struct pop3d_ctx {
 	const struct config *cfg;
 	struct server *srv;
 	struct runner *store_runner, *auth_runner;
 	struct throttle *throttle;
 	struct pop3_logins *logins;
-	struct pop3d_timer timer;
 	unsigned timeout;
 };
 
@@ -135,7 +55,7 @@ static void *pop3d_open(struct conn *c, void *arg, struct buf *in)
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.throttle = l->ctx->throttle,
 		.logins = l->ctx->logins,
-		.timer = &l->ctx->timer.base,
+		.clock = server_clock(l->ctx->srv),
 	};
 	struct pop3_session *s =
 	        pop3_session_new(&scfg, peer, &conn_session_io, c,
@@ -213,8 +133,6 @@ int main(int argc, char **argv)
 	ctx.logins = pop3_logins_new(POP3D_LOGINS_SLOTS);
 	if (!ctx.throttle || !ctx.logins)
 		daemon_die("out of memory");
-	ctx.timer.base.start = pop3d_timer_start;
-	ctx.timer.loop = server_loop(srv);
 	/* RFC 1939 3: at least 10 minutes; the config schema refuses less. */
 	ctx.timeout = cfg->pop3.timeout;
 	struct server_limits lim = {
@@ -248,7 +166,6 @@ int main(int argc, char **argv)
 
 	int rc = server_run(srv);
 
-	pop3d_timer_flush(&ctx.timer);
 	workq_free(store);
 	workq_free(auth);
 	server_free(srv);

@@ -82,8 +82,9 @@ static void make_m4(void)
 		if (i + len + 2 > sizeof m4)
 			break;
 		for (size_t k = 0; k < len; k++)
-			m4[i++] = (k == 0 && line % 3 == 0) ? '.'
-			                                    : (char)('a' + k % 26);
+			m4[i++] = (k == 0 && line % 3 == 0)
+			              ? '.'
+			              : (char)('a' + k % 26);
 		m4[i++] = '\r';
 		m4[i++] = '\n';
 		line++;
@@ -155,11 +156,17 @@ static void op_closed(void *s)
 }
 
 struct ftimer {
-	struct pop3_timer base; /* first */
+	struct clock base; /* first */
 	struct fz_timerq q;
 };
 
-static void ftimer_start(struct pop3_timer *t, struct job *j, unsigned ms)
+static time_t ftimer_now(struct clock *t)
+{
+	(void)t;
+	return 1767225600; /* fixed: runs must be reproducible */
+}
+
+static void ftimer_delay(struct clock *t, struct job *j, unsigned ms)
 {
 	fz_timerq_push(&((struct ftimer *)t)->q, j);
 }
@@ -178,9 +185,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool has_quit(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i + 4 <= n; i++)
-		if ((i == 0 || p[i - 1] == '\n') &&
-		    (p[i] | 0x20) == 'q' && (p[i + 1] | 0x20) == 'u' &&
-		    (p[i + 2] | 0x20) == 'i' && (p[i + 3] | 0x20) == 't')
+		if ((i == 0 || p[i - 1] == '\n') && (p[i] | 0x20) == 'q' &&
+		    (p[i + 1] | 0x20) == 'u' && (p[i + 2] | 0x20) == 'i' &&
+		    (p[i + 3] | 0x20) == 't')
 			return true;
 	return false;
 }
@@ -203,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct runner_inline store_r, auth_r;
 	runner_inline_init(&store_r, st);
 	runner_inline_init(&auth_r, st);
-	struct ftimer timer = {.base = {.start = ftimer_start}};
+	struct ftimer timer = {.base = {.now = ftimer_now,
+	                                .delay = ftimer_delay}};
 	struct throttle *thr = throttle_new(16, 5, 60);
 	struct pop3_logins *logins = pop3_logins_new(16);
 	FUZZ_CHECK(thr && logins);
@@ -219,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_bad = (setup & 0x80) ? 3 : 0,
 	    .throttle = thr,
 	    .logins = logins,
-	    .timer = &timer.base,
+	    .clock = &timer.base,
 	};
 	struct session_peer peer = {
 	    .sid = "fuzz",

@@ -59,7 +59,10 @@ struct golden {
 	struct runner_inline auth, store;
 	struct throttle *thr;
 	struct pop3_logins *logins;
-	struct pop3_timer timer;
+	/* Time stands still (transcripts never depend on the wall clock)
+	 * except for the delays, which move it on when they fire. */
+	struct clock_manual clock;
+	void (*manual_delay)(struct clock *c, struct job *j, unsigned ms);
 	struct buf out; /* the transcript */
 	struct gsess sess[MAX_SESS];
 	struct gsess *cur;
@@ -185,22 +188,23 @@ static const struct session_io mio = {
 	mio_tls_desc,
 };
 
-/* The delay is shown, then the job runs with the next drain. */
-static void ftimer_start(struct pop3_timer *tm, struct job *j, unsigned ms)
+/* The delay is shown, then it fires with the next drain. */
+static void gclock_delay(struct clock *c, struct job *j, unsigned ms)
 {
-	struct golden *g = (struct golden *)((char *)tm -
-	                                     offsetof(struct golden, timer));
+	struct golden *g = (struct golden *)((char *)c -
+	                                     offsetof(struct golden, clock));
 	char num[24];
 	snprintf(num, sizeof num, "%u", ms);
 	note(g, "delay", num);
-	runner_submit(&g->store.r, j);
+	g->manual_delay(c, j, ms);
 }
 
 static unsigned drain(struct golden *g)
 {
 	unsigned k = 0, n;
 	while ((n = runner_inline_drain(&g->auth) +
-	            runner_inline_drain(&g->store)) != 0)
+	            runner_inline_drain(&g->store) +
+	            clock_manual_fire(&g->clock)) != 0)
 		k += n;
 	return k;
 }
@@ -320,7 +324,7 @@ static int open_sess(struct golden *g, char *args)
 	                                .fail_delay_ms = 2000,
 	                                .throttle = g->thr,
 	                                .logins = g->logins,
-	                                .timer = &g->timer };
+	                                .clock = &g->clock.c };
 	struct session_peer peer = { "g1", "192.0.2.1", NULL, false, false };
 	char *save = NULL, *name = strtok_r(args, " ", &save);
 	struct gsess *t = NULL;
@@ -462,7 +466,10 @@ static void golden_init(struct golden *g)
 	runner_inline_init(&g->auth, g->st);
 	runner_inline_init(&g->store, g->st);
 	g->logins = pop3_logins_new(16);
-	g->timer.start = ftimer_start;
+	/* A fixed start: 2026-01-01T00:00:00Z. */
+	clock_manual_init(&g->clock, 1767225600);
+	g->manual_delay = g->clock.c.delay;
+	g->clock.c.delay = gclock_delay;
 	buf_init(&g->out, 1 << 24);
 }
 
