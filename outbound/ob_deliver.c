@@ -13,6 +13,13 @@
 /* Connections per delivery and attempt, over all hosts and addresses. */
 #define OB_MAX_TRIES 6
 
+/* Seconds for the reply the session waits for. */
+static unsigned wait_for(const struct ob_delivery *d)
+{
+	unsigned t = smtpc_timeout(&d->sm), cap = d->ob->cfg.reply_timeout;
+	return cap && cap < t ? cap : t;
+}
+
 static void submit(struct ob_delivery *d, enum ob_job_kind kind)
 {
 	d->kind = kind;
@@ -50,7 +57,7 @@ static void pump(struct ob_delivery *d)
 		conn_write(d->c, d->wire.data, d->wire.len);
 		d->body_started = false;
 		smtpc_body_end(&d->sm);
-		conn_set_timeout(d->c, smtpc_timeout(&d->sm));
+		conn_set_timeout(d->c, wait_for(d));
 		return;
 	}
 	if (conn_pending(d->c) >= SESSION_OUT_HIGH)
@@ -129,7 +136,7 @@ static void *on_open(struct conn *c, void *arg, struct buf *in)
 {
 	struct ob_delivery *d = arg;
 	d->sess_in = in; /* smtpc waits for the greeting */
-	conn_set_timeout(c, smtpc_timeout(&d->sm));
+	conn_set_timeout(c, wait_for(d));
 	return arg;
 }
 
@@ -138,7 +145,7 @@ static void on_input(void *data)
 	struct ob_delivery *d = data;
 	smtpc_input(&d->sm, d->sess_in);
 	if (d->c && d->sm.state != SMTPC_DONE && !d->body_started)
-		conn_set_timeout(d->c, smtpc_timeout(&d->sm));
+		conn_set_timeout(d->c, wait_for(d));
 }
 
 static void on_tls_ready(void *data)
@@ -147,7 +154,7 @@ static void on_tls_ready(void *data)
 	log_info(d->id, "tls %s verified=%d", conn_tls_desc(d->c),
 	         conn_client_verified(d->c));
 	smtpc_tls_ready(&d->sm);
-	conn_set_timeout(d->c, smtpc_timeout(&d->sm));
+	conn_set_timeout(d->c, wait_for(d));
 }
 
 static void on_drain(void *data)
@@ -253,8 +260,8 @@ static void connect_next(struct ob_delivery *d)
 	struct conn_client_opts o = {
 		.name = h->name,
 		.connect_timeout = cfg->connect_timeout,
-		.timeout = 300,
-		.handshake_timeout = 60,
+		.timeout = wait_for(d),
+		.handshake_timeout = cfg->reply_timeout ? cfg->reply_timeout : 60,
 		.input_max = 16 * 1024,
 		.tls = ob->tls,
 		.implicit_tls = sc.tls_active,

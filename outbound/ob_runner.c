@@ -60,7 +60,8 @@ int outbound_cfg_from(const struct config *config, struct outbound_cfg *cfg,
 	if (!cfg->ca_file)
 		cfg->ca_file = "/etc/ssl/certs/ca-certificates.crt";
 	cfg->max_sessions = 10;
-	cfg->connect_timeout = 30;
+	cfg->reply_timeout = env_uint("POSTLITE_QUEUE_TIMEOUT", 0);
+	cfg->connect_timeout = cfg->reply_timeout ? cfg->reply_timeout : 30;
 	if (config->relay.password_file) {
 		FILE *f = fopen(config->relay.password_file, "re");
 		if (!f || !fgets(cfg->relay_pass, sizeof cfg->relay_pass, f)) {

@@ -51,6 +51,7 @@ struct outbound_cfg {
 	const char *ca_file;    /* CAs for verifying a smarthost */
 	unsigned max_sessions;  /* deliveries at once */
 	unsigned connect_timeout;
+	unsigned reply_timeout;  /* 0: RFC 5321 4.5.3.2's; else at most */
 };
 
 /* Fills cfg from the daemon's config: [server] hostname and data_dir,
@@ -63,6 +64,7 @@ struct outbound_cfg {
  *   POSTLITE_QUEUE_MX_PORT    destination port for MX delivery
  *   POSTLITE_QUEUE_DNS        resolver list "ADDR[:PORT],..."
  *   POSTLITE_QUEUE_CA_FILE    CA bundle for a verified smarthost
+ *   POSTLITE_QUEUE_TIMEOUT    seconds, caps every connect and reply wait
  * cfg points into config (it must outlive cfg). Returns 0, or -1 with
  * a reason in err (unreadable password file). */
 int outbound_cfg_from(const struct config *config, struct outbound_cfg *cfg,

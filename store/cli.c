@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "cli_dns.h"
+#include "cli_queue.h"
 #include "config.h"
 #include "password.h"
 #include "postlite_build.h"
@@ -196,6 +197,32 @@ static int cli_dns_verb(struct cli *c)
 	return cli_dns(c->cfg, 1, c->args);
 }
 
+/* Issue 9: the outbound queue and DKIM keys (cli_queue.c). */
+static int cli_q_list(struct cli *c)
+{
+	return cli_queue_list(c->st);
+}
+
+static int cli_q_flush(struct cli *c)
+{
+	return cli_queue_flush(c->st);
+}
+
+static int cli_q_retry(struct cli *c)
+{
+	return cli_queue_retry(c->st, c->args[0]);
+}
+
+static int cli_q_delete(struct cli *c)
+{
+	return cli_queue_delete(c->st, c->args[0]);
+}
+
+static int cli_dkim(struct cli *c)
+{
+	return cli_dkim_keygen(c->cfg, c->args[0]);
+}
+
 static const struct cli_verb cli_verbs[] = {
 	{"init", NULL, 0, false, false, cli_init,
 	 "init", "create or migrate the store; self-signed cert if none"},
@@ -223,6 +250,16 @@ static const struct cli_verb cli_verbs[] = {
 	 "backup PATH", "consistent copy of the live store"},
 	{"dns", NULL, 1, false, false, cli_dns_verb,
 	 "dns DOMAIN", "DNS records to publish for DOMAIN"},
+	{"queue", "list", 0, false, true, cli_q_list,
+	 "queue list", "messages waiting for remote delivery"},
+	{"queue", "flush", 0, false, true, cli_q_flush,
+	 "queue flush", "retry every queued message now"},
+	{"queue", "retry", 1, false, true, cli_q_retry,
+	 "queue retry ID", "retry one message now"},
+	{"queue", "delete", 1, false, true, cli_q_delete,
+	 "queue delete ID", "drop a message (no bounce)"},
+	{"dkim", "keygen", 1, false, false, cli_dkim,
+	 "dkim keygen DOMAIN", "make a signing key; prints its DNS record"},
 };
 
 #define CLI_NVERBS (sizeof cli_verbs / sizeof cli_verbs[0])

@@ -11,6 +11,7 @@
  * A listener that is disabled, or bound to loopback only, is published as
  * not offered; otherwise its (first public) port is used. */
 #include "cli_dns.h"
+#include "dkim_key.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -232,8 +233,9 @@ int dns_records_write(const struct config *cfg, const char *domain_arg,
 		fprintf(out, "%s.%*s %u IN %-4s %s\n", rr[i].name,
 		        (int)(wname - strlen(rr[i].name) - 1), "", DNS_TTL,
 		        rr[i].type, rr[i].value);
-	fprintf(out, "; DKIM: none yet (postlite does not sign outgoing mail "
-	        "yet).\n");
+	if (dkim_key_record(cfg->server.data_dir, domain, out) != 0)
+		fprintf(out, "; DKIM: no key for %s yet (postlite dkim keygen "
+		        "%s makes one).\n", domain, domain);
 
 	fprintf(out, ";\n; The same as a table (Name relative to %s; "
 	        "\"@\" is %s itself):\n", domain, domain);
