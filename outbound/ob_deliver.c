@@ -39,6 +39,9 @@ static void settle(struct ob_delivery *d, enum smtpc_result r, int code,
 		x->result = r;
 		x->code = code;
 		snprintf(x->text, sizeof x->text, "%s", text);
+		log_info(d->id, "to=<%s> result=%s reply=\"%s\"",
+		         d->rcpt[i].addr, r == SMTPC_PERM ? "bounced" : "deferred",
+		         text);
 	}
 	submit(d, OB_JOB_FINISH);
 }
@@ -73,9 +76,11 @@ static void read_done(struct ob_delivery *d)
 		connect_next(d);
 		return;
 	}
-	if (d->status == STORE_NOTFOUND) {
+	if (d->status == STORE_NOTFOUND && d->seq >= d->npieces) {
 		d->eof = true;
 	} else if (d->status != STORE_OK) {
+		/* Includes a message deleted (postlite queue delete) while
+		 * it was being sent: never end it early with a "." */
 		smtpc_abort(&d->sm, "451 4.3.0 queue read failed");
 		return;
 	} else {
@@ -136,6 +141,9 @@ static void *on_open(struct conn *c, void *arg, struct buf *in)
 {
 	struct ob_delivery *d = arg;
 	d->sess_in = in; /* smtpc waits for the greeting */
+	if (conn_is_tls(c)) /* implicit TLS (RFC 8314) */
+		log_info(d->id, "tls %s verified=%d", conn_tls_desc(c),
+		         conn_client_verified(c));
 	conn_set_timeout(c, wait_for(d));
 	return arg;
 }

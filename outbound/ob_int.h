@@ -67,6 +67,7 @@ struct ob_delivery {
 	bool eightbit;
 	unsigned received;
 	size_t skip;             /* Return-Path: bytes at the start */
+	uint64_t npieces;        /* body pieces; fewer later: deleted */
 	struct buf dkim_sig;     /* "DKIM-Signature: ...\r\n" or empty */
 	struct buf headers;      /* for the DSN */
 

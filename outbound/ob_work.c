@@ -96,6 +96,7 @@ static void prepare(struct ob_delivery *d, struct store *st)
 		                                       STORE_QUEUE_CHUNK_MAX, &got);
 		if (s == STORE_NOTFOUND)
 			break;
+		d->npieces = seq + 1;
 		if (s != STORE_OK) {
 			d->status = s;
 			break;

@@ -16,7 +16,8 @@ wire (dot-stuffing, CRLF only, otherwise byte-identical), DKIM checked by
 Debian's dkimpy, kill -9 during delivery (at-least-once), the queue CLI,
 and a smarthost with AUTH over STARTTLS and over implicit TLS.
 
-Environment: POSTLITE_SMTPD, POSTLITE_POP3D, POSTLITE_CLI. Prints "ok - X"
+Environment: POSTLITE_SMTPD, POSTLITE_POP3D, POSTLITE_CLI;
+POSTLITE_OB_KEEP=1 keeps the temporary directory. Prints "ok - X"
 or "not ok - X: why", then "N passed, N failed"; exit 1 on any failure.
 """
 
@@ -342,10 +343,15 @@ def main():
     w.send(["nobody@perm.test", "ok@perm.test"], message("x@perm.test", "perm"))
     w.send(["erin@nullmx.test"], message("erin@nullmx.test", "nullmx"))
     w.send(["frank@nxdomain.test"], message("frank@nxdomain.test", "nx"))
-    wait_for(lambda: len(w.mailbox()) >= before + 3, 20, step=0.5)
+    # RFC 5321 6.3 loop guard: too many Received: fields -> bounce
+    hops = b"".join(b"Received: from hop%d.test by hop%d.test; "
+                    b"Thu, 01 Jan 2026 00:00:00 +0000\r\n" % (i, i + 1)
+                    for i in range(31))
+    w.send(["loop@pref.test"], hops + message("loop@pref.test", "loop"))
+    wait_for(lambda: len(w.mailbox()) >= before + 4, 20, step=0.5)
     bounces = w.mailbox()[before:]
     reports = [dsn_of(b) for b in bounces]
-    check("three bounces in the sender's mailbox", len(bounces) == 3,
+    check("four bounces in the sender's mailbox", len(bounces) == 4,
           "%d new messages" % len(bounces))
     check("bounces are multipart/report delivery-status",
           reports and all(r[2] == "multipart/report" and r[3] == "delivery-status"
@@ -354,6 +360,11 @@ def main():
     check("550 5.1.1 -> Status 5.1.1", "5.1.1" in statuses, repr(statuses))
     check("null MX -> Status 5.1.10", "5.1.10" in statuses, repr(statuses))
     check("NXDOMAIN -> Status 5.1.2", "5.1.2" in statuses, repr(statuses))
+    check("too many Received: -> Status 5.4.6 (loop)", "5.4.6" in statuses,
+          repr(statuses))
+    check("the looping message was never sent",
+          not any(s.rcpts == ["loop@pref.test"]
+                  for s in peers.sessions[("127.0.0.2", port)]))
     check("the accepted recipient of the same message was delivered",
           any(s.rcpts == ["ok@perm.test"] for s in peers.delivered("127.0.0.6", port)))
     check("bounces come with the null sender",
@@ -399,6 +410,20 @@ def main():
     check("queue empty at the end", "queue is empty" in listing, listing)
     w.stop("smtpd")
 
+    # -- the lifetime runs out: bounce with 4.4.7 -----------------------------
+    w.start("smtpd", w.smtpd, dict(env, POSTLITE_QUEUE_LIFETIME="4"))
+    before = len(w.mailbox())
+    w.send(["ida@slow.test"], message("ida@slow.test", "expire"))
+    wait_for(lambda: len(w.mailbox()) > before, 30, step=0.5)
+    new = w.mailbox()[before:]
+    st = [s for b in new for s in dsn_of(b)[0]]
+    check("expired message bounces with Status 4.4.7", st == ["4.4.7"],
+          repr(st))
+    listing = w.cli("queue", "list")
+    check("expired message left the queue", "ida@slow.test" not in listing,
+          listing)
+    w.stop("smtpd")
+
     # -- smarthost: AUTH over STARTTLS, then over implicit TLS ----------------
     for mode in ("starttls", "implicit"):
         rport = free_port([HOST])
@@ -414,14 +439,16 @@ def main():
         check("smarthost %s: delivered with AUTH over TLS" % mode,
               ok and ok.tls and ok.auth == RELAY_USER and ok.rcpts == ["ivan@far-away.test"],
               w.log("smtpd")[-1500:])
-        w.stop("smtpd")
+        rc = w.stop("smtpd")
+        check("smtpd with the runner exits 0 on SIGTERM (%s)" % mode, rc == 0,
+              "exit %r: %s" % (rc, w.log("smtpd")[-1500:]))
 
     w.stop("pop3d")
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
     if failed:
         print(w.log("smtpd")[-4000:])
-    else:
+    elif not os.environ.get("POSTLITE_OB_KEEP"):
         shutil.rmtree(w.tmp, ignore_errors=True)
     return 1 if failed else 0
 
