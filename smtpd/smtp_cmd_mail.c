@@ -251,8 +251,18 @@ void smtp_rcpt_done(struct smtp_session *s)
 		smtp_reply(s, "550 5.1.1 User unknown");
 		return;
 	case STORE_NOTLOCAL:
-		if (s->authed && s->cfg.kind != SMTP_LISTENER_MX) {
-			/* Issue 9 (outbound queue) replaces this. */
+		if (s->authed && s->cfg.kind != SMTP_LISTENER_MX &&
+		    s->env->queue_kick) {
+			/* Issue 9: relayed through the outbound queue;
+			 * mailbox 0 marks a remote recipient. */
+			if (!rcpt_add(s->txn, addr, 0)) {
+				smtp_reply(s, "451 4.3.0 Out of memory, try "
+				              "again later");
+				return;
+			}
+			s->state = SMTP_STATE_RCPT;
+			smtp_reply(s, "250 2.1.5 Ok");
+		} else if (s->authed && s->cfg.kind != SMTP_LISTENER_MX) {
 			smtp_reply(s, "451 4.7.1 Relaying not available yet, "
 			              "try again later");
 		} else {

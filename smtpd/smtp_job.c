@@ -102,8 +102,26 @@ void smtp_job_work(struct job *j, void *wctx)
 		break;
 	case SMTP_JOB_DELIVER: {
 		uint64_t id = sj->msg;
-		sj->status = store_msg_deliver(st, &id, p, sj->piece.len,
-		                               sj->mbox, sj->nmbox);
+		sj->status = STORE_OK;
+		/* Issue 9: the queue takes its copy first (its own durable
+		 * commit); a local delivery failing after it makes the
+		 * client retry, and the remote copy may then go twice. */
+		uint64_t qid = 0;
+		if (sj->nremote)
+			sj->status = store_queue_add(st, sj->msg, p,
+			                             sj->piece.len, sj->sender,
+			                             sj->remote, sj->nremote,
+			                             sj->qflags, &qid);
+		if (sj->status == STORE_OK && sj->nmbox == 0) {
+			if (sj->msg) /* the queue has its copy */
+				store_msg_abort(st, sj->msg);
+			sj->mailbox = qid;
+			sj->msg = 0;
+			break;
+		}
+		if (sj->status == STORE_OK)
+			sj->status = store_msg_deliver(st, &id, p, sj->piece.len,
+			                               sj->mbox, sj->nmbox);
 		if (sj->status != STORE_OK && sj->msg)
 			store_msg_abort(st, sj->msg);
 		sj->mailbox = id; /* the store's id, for the log */
@@ -132,6 +150,8 @@ void smtp_job_done(struct job *j)
 		/* The connection is gone: no reply, no resume. */
 		free(s->job.mbox);
 		s->job.mbox = NULL;
+		free(s->job.remote);
+		s->job.remote = NULL;
 		sasl_wipe(s->job.user, sizeof s->job.user);
 		sasl_wipe(s->job.pass, sizeof s->job.pass);
 		smtp_maybe_free(s);

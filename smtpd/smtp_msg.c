@@ -208,10 +208,27 @@ void smtp_msg_finish(struct smtp_session *s)
 		smtp_msg_finish(s);
 		return;
 	}
-	for (unsigned i = 0; i < t->nrcpt; i++)
-		mbox[i] = t->rcpt[i].mailbox;
+	/* Local mailboxes get the message; remote recipients (mailbox 0,
+	 * issue 9) go to the outbound queue in the same job. */
+	const char **remote = malloc(t->nrcpt * sizeof *remote);
+	if (!remote) {
+		free(mbox);
+		t->failed = STORE_TEMPFAIL;
+		smtp_msg_finish(s);
+		return;
+	}
+	s->job.nmbox = s->job.nremote = 0;
+	for (unsigned i = 0; i < t->nrcpt; i++) {
+		if (t->rcpt[i].mailbox)
+			mbox[s->job.nmbox++] = t->rcpt[i].mailbox;
+		else
+			remote[s->job.nremote++] = t->rcpt[i].addr;
+	}
 	s->job.mbox = mbox;
-	s->job.nmbox = t->nrcpt;
+	s->job.remote = remote;
+	s->job.sender = t->sender;
+	s->job.qflags = (t->body == SMTP_BODY_8BITMIME ? STORE_QUEUE_8BIT : 0) |
+	                (t->smtputf8 ? STORE_QUEUE_SMTPUTF8 : 0);
 	s->job.msg = t->msg; /* 0: a small message, created by deliver */
 	smtp_job_submit(s, SMTP_JOB_DELIVER);
 }
@@ -233,6 +250,11 @@ void smtp_msg_done(struct smtp_session *s)
 	case SMTP_JOB_DELIVER:
 		free(s->job.mbox);
 		s->job.mbox = NULL;
+		free(s->job.remote);
+		s->job.remote = NULL;
+		if (s->job.status == STORE_OK && s->job.nremote &&
+		    s->env->queue_kick)
+			s->env->queue_kick(s->env->queue_arg);
 		if (s->job.status != STORE_OK)
 			t->failed = s->job.status;
 		smtp_msg_reply(s);

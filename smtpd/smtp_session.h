@@ -72,6 +72,11 @@ struct smtp_env {
 	 * session is in (RFC 5321 4.5.3.2); may be NULL. io_ctx is the
 	 * session's. */
 	void (*set_timeout)(void *io_ctx, unsigned seconds);
+	/* The outbound queue (issue 9); NULL: none, and mail for remote
+	 * recipients of authenticated sessions is refused with a 451.
+	 * Called after a message for remote recipients was queued. */
+	void (*queue_kick)(void *arg);
+	void *queue_arg;
 };
 
 struct smtp_session;

@@ -19,6 +19,7 @@
 #include "smtp_parse.h"
 #include "smtp_session.h"
 #include "store.h"
+#include "store_queue.h"
 
 /* Message pieces handed to the store: at most this much body per job. */
 #define SMTP_PIECE_MAX (64 * 1024)
@@ -103,6 +104,12 @@ struct smtp_job {
 	struct buf piece;             /* APPEND, DELIVER: body bytes */
 	uint64_t *mbox;               /* DELIVER: one per recipient */
 	size_t nmbox;
+	/* DELIVER: recipients for the outbound queue (issue 9), pointing
+	 * into the txn, which lives until the reply; the sender too. */
+	const char **remote;
+	size_t nremote;
+	const char *sender;
+	unsigned qflags;              /* STORE_QUEUE_* */
 	/* AUTH: secrets, wiped when the job is done */
 	char user[SASL_FIELD_MAX];
 	char pass[SASL_FIELD_MAX];

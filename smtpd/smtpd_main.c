@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "outbound.h"
 #include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store_worker.h"
@@ -168,6 +169,13 @@ static const struct conn_handler smtpd_handler = {
 	.closed = on_closed,
 };
 
+/* Issue 9: the outbound queue runner lives in this process (outbound.h
+ * says why); sessions kick it when they queue a message. */
+static void queue_kick(void *arg)
+{
+	outbound_kick(arg);
+}
+
 static struct workq *pool_or_die(struct server *srv, const char *name,
                                  unsigned threads, const char *data_dir)
 {
@@ -256,6 +264,11 @@ int main(int argc, char **argv)
 			         "clients cannot STARTTLS, so cannot send");
 	}
 
+	/* The relay password file is read while still privileged. */
+	struct outbound_cfg obcfg;
+	if (outbound_cfg_from(cfg, &obcfg, err, sizeof err) != 0)
+		daemon_die("%s", err);
+
 	/* Bound and holding the key: the rest runs unprivileged, and the
 	 * store is opened as the user that will use it. */
 	daemon_drop_privileges(cfg);
@@ -265,6 +278,14 @@ int main(int argc, char **argv)
 	                                 cfg->server.data_dir);
 	struct workq *store = pool_or_die(srv, "store", SMTPD_STORE_THREADS,
 	                                  cfg->server.data_dir);
+	struct workq *queue = pool_or_die(srv, "queue", 1,
+	                                  cfg->server.data_dir);
+	struct outbound *ob = outbound_new(srv, workq_runner(queue), &obcfg,
+	                                   err, sizeof err);
+	if (!ob)
+		daemon_die("queue runner: %s", err);
+	env.queue_kick = queue_kick;
+	env.queue_arg = ob;
 	env.auth = workq_runner(auth);
 	for (size_t i = 0; i < 3; i++)
 		lctx[i].runner = workq_runner(store);
@@ -275,6 +296,9 @@ int main(int argc, char **argv)
 	 * threads stop. */
 	int rc = server_run(srv);
 	smtpd_timer_flush(&timer);
+	outbound_stop(ob);
+	workq_free(queue); /* results of finished deliveries are recorded */
+	outbound_free(ob);
 	workq_free(store);
 	workq_free(auth);
 	server_free(srv);
