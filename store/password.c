@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 _Static_assert(PASSWORD_HASH_MAX >= CRYPT_OUTPUT_SIZE,
                "PASSWORD_HASH_MAX below libxcrypt's CRYPT_OUTPUT_SIZE");
@@ -114,4 +115,79 @@ void password_dummy_verify(const char *pw)
 	buf[n] = '\0';
 	(void)password_check(buf, password_dummy_hash);
 	explicit_bzero(buf, sizeof buf);
+}
+
+/* The cost fields of a yescrypt setting, "$y$" flags N r "$": libxcrypt
+ * encodes each as one or more base-64 digits; a longer or larger field
+ * is a higher value (the order of "./0-9A-Za-z"). */
+static int password_b64(char c)
+{
+	static const char digits[] =
+		"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const char *p = c ? strchr(digits, c) : NULL;
+	return p ? (int)(p - digits) : -1;
+}
+
+bool password_needs_rehash(const char *hash)
+{
+	if (!hash || strncmp(hash, "$y$", 3) != 0)
+		return true;
+	char def[CRYPT_GENSALT_OUTPUT_SIZE];
+	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, def, sizeof def))
+		return false; /* cannot tell: leave it */
+	/* Compare "flags N r" (the part before the salt's '$'). */
+	const char *a = hash + 3, *b = def + 3;
+	size_t na = strcspn(a, "$"), nb = strcspn(b, "$");
+	if (na != nb)
+		return na < nb;
+	for (size_t i = 0; i < na; i++)
+		if (a[i] != b[i])
+			return password_b64(a[i]) < password_b64(b[i]);
+	return false;
+}
+
+int password_hash_import(const char *in, char *out, size_t outlen)
+{
+	static const char *const schemes[] = {
+		"{CRYPT}", "{BLF-CRYPT}", "{SHA512-CRYPT}", "{SHA256-CRYPT}",
+		"{MD5-CRYPT}",
+	};
+	if (!in || outlen < PASSWORD_HASH_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (in[0] == '{') {
+		size_t i;
+		for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+			size_t n = strlen(schemes[i]);
+			if (strncasecmp(in, schemes[i], n) == 0) {
+				in += n;
+				break;
+			}
+		}
+		if (i == sizeof schemes / sizeof schemes[0]) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	size_t n = strlen(in);
+	if (n == 0 || n >= PASSWORD_HASH_MAX || !password_hash_usable(in) ||
+	    strpbrk(in, " \t\r\n:")) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* libxcrypt hashes a probe with it as the setting: a failure token
+	 * ("*0"/"*1") or NULL means it does not know the method. */
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return -1;
+	const char *h = crypt_rn("probe", in, cd, sizeof *cd);
+	bool ok = h && h[0] != '*';
+	free(cd);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(out, in, n + 1);
+	return 0;
 }

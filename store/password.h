@@ -33,6 +33,20 @@ int password_hash(const char *pw, char *out, size_t outlen);
  * The final comparison is constant-time. */
 bool password_verify(const char *pw, const char *hash);
 
+/* True if hash should be replaced at the next successful login: anything
+ * but yescrypt ("$y$"), or yescrypt cheaper than password_hash's default
+ * (a smaller N or r). */
+bool password_needs_rehash(const char *hash);
+
+/* Checks a crypt(3) hash brought from elsewhere and copies it to out
+ * (outlen >= PASSWORD_HASH_MAX): /etc/shadow style ("$6$...", "$y$...",
+ * "$2b$...") or a Dovecot passwd-file password with its scheme prefix
+ * ({CRYPT}, {BLF-CRYPT}, {SHA512-CRYPT}, {SHA256-CRYPT}, {MD5-CRYPT}),
+ * which is dropped. Returns 0, or -1 (errno EINVAL) when libxcrypt cannot
+ * verify against it (unknown method, locked "!"/"*" hash, other Dovecot
+ * schemes such as {PLAIN} or {SSHA}). */
+int password_hash_import(const char *in, char *out, size_t outlen);
+
 /* Does the work of password_verify against a fixed dummy yescrypt hash and
  * returns nothing: for unknown users, so timing does not reveal whether an
  * account exists. */

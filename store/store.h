@@ -23,9 +23,16 @@ enum store_status {
 	STORE_INVALID,   /* malformed argument (bad address, empty password) */
 	STORE_DENIED,    /* authentication failed (unknown user or bad password) */
 	STORE_INUSE,     /* mailbox locked by another POP3 session */
-	STORE_TEMPFAIL,  /* busy, disk full, I/O error: try again later */
+	STORE_TEMPFAIL,  /* busy, out of memory: try again later */
 	STORE_PERMFAIL,  /* damaged store, schema too new, internal error */
+	STORE_NOSPACE,   /* disk full or I/O error: nothing was changed; the
+	                  * call works again once space returns */
+	STORE_OVERQUOTA, /* a recipient's mailbox is over its quota */
 };
+
+/* True for the statuses after which the same call may succeed later
+ * (TEMPFAIL, NOSPACE, OVERQUOTA). */
+bool store_status_temporary(enum store_status st);
 
 const char *store_status_name(enum store_status st);
 
@@ -74,6 +81,12 @@ enum store_status store_init(const char *data_dir, char *err, size_t errlen);
 
 void store_close(struct store *st);
 
+/* Plus-addressing: each character of delims separates a local part from
+ * an extension ("alice+lists@example.org" is delivered to alice@ when no
+ * user or alias has the full name). The default is "+"; NULL or "" turns
+ * it off. At most 8 characters, none of them '@' or '.' (INVALID). */
+enum store_status store_set_delimiters(struct store *st, const char *delims);
+
 /* Text of the last error on this handle (for logs); never NULL. */
 const char *store_errmsg(const struct store *st);
 
@@ -117,12 +130,92 @@ enum store_status store_user_disable(struct store *st, const char *address,
 enum store_status store_user_auth(struct store *st, const char *address,
                                   const char *password, uint64_t *mailbox);
 
-/* Resolves an envelope recipient. OK and *mailbox for a local user;
- * NOTFOUND for an unknown user in a local domain; NOTLOCAL otherwise;
- * INVALID for a malformed address. A bare "postmaster" (RFC 5321 4.5.1)
- * means postmaster@ the first domain added. */
+/* Resolves an envelope recipient to a recipient id for store_msg_deliver:
+ * the mailbox id of a user (as store_user_auth gives it), or for an alias
+ * with several targets an id that deliver expands to their mailboxes.
+ * The address is normalised, then tried in this order:
+ *   1. a user, 2. an alias,
+ *   3. both again without the extension ("alice+x@" -> "alice@",
+ *      store_set_delimiters),
+ *   4. the domain's catch-all alias ("@example.org"),
+ *   5. postmaster (RFC 5321 4.5.1: always accepted, bare or at any local
+ *      domain): postmaster@ the first domain added (user or alias), else
+ *      the first user ever added (the installer's admin account).
+ * OK and *mailbox; OVERQUOTA (with *mailbox set: the address exists) when
+ * a target mailbox is already at or over its quota; NOTFOUND for an
+ * unknown user in a local domain; NOTLOCAL otherwise; INVALID for a
+ * malformed address. Disabled users still receive mail. */
 enum store_status store_rcpt_lookup(struct store *st, const char *address,
                                     uint64_t *mailbox);
+
+/* Sets a user's password from an existing crypt(3) hash instead of a
+ * password, for imports: /etc/shadow ("$6$...", "$y$...") or Dovecot
+ * passwd-files ("{SHA512-CRYPT}$6$...", "{BLF-CRYPT}$2y$..."; the scheme
+ * prefix is dropped). create: add the user (as store_user_add). INVALID
+ * when libxcrypt cannot verify against the hash. Hashes other than
+ * yescrypt at the default cost are replaced by a new yescrypt hash at the
+ * user's next successful login (store_user_auth). */
+enum store_status store_user_set_hash(struct store *st, const char *address,
+                                      const char *hash, bool create);
+
+/* One row of store_user_list_info. Strings live until cb returns. */
+struct store_user_info {
+	const char *address;
+	bool disabled;
+	uint64_t quota;    /* bytes in force (own or the domain's); 0: none */
+	bool quota_own;    /* set on the user, not the domain default */
+	uint64_t used;     /* bytes of mail in the mailbox */
+	uint64_t messages; /* messages in the mailbox */
+};
+enum store_status store_user_list_info(
+	struct store *st, void (*cb)(void *arg, const struct store_user_info *u),
+	void *arg);
+
+/* ---- aliases ----------------------------------------------------------
+ *
+ * An alias delivers to one or more local users (one to many). Its name is
+ * an address in a local domain, or "@domain": the domain's catch-all, for
+ * recipients no user or alias there matches. Targets are local users
+ * (removing a user removes it from every alias; an alias left without
+ * targets goes too). */
+
+/* INVALID for a malformed name or target; NOTLOCAL when the alias's domain
+ * is not local; NOTFOUND when the target is no user; EXISTS when the pair
+ * exists or a user has the alias's name. */
+enum store_status store_alias_add(struct store *st, const char *alias,
+                                  const char *target);
+/* target NULL: the whole alias. NOTFOUND when nothing matched. */
+enum store_status store_alias_remove(struct store *st, const char *alias,
+                                     const char *target);
+/* cb for each (alias, target) pair, by domain, alias, target. */
+enum store_status store_alias_list(struct store *st,
+                                   void (*cb)(void *arg, const char *alias,
+                                              const char *target),
+                                   void *arg);
+
+/* ---- quotas -----------------------------------------------------------
+ *
+ * A quota bounds the bytes of mail in a mailbox (the sum of its messages'
+ * sizes). Each user has the domain's default unless given one. A delivery
+ * that would take any recipient over quota fails as a whole (OVERQUOTA:
+ * the client retries later; nothing is bounced); POP3 is unaffected. */
+
+/* Passed as bytes: remove a user's own quota (back to the default). */
+#define STORE_QUOTA_DEFAULT UINT64_MAX
+
+/* who: a user address (its own quota), or a domain (the default of its
+ * users). bytes 0: unlimited. NOTFOUND for no such user or domain. */
+enum store_status store_quota_set(struct store *st, const char *who,
+                                  uint64_t bytes);
+
+struct store_quota {
+	uint64_t limit;    /* in force; 0: unlimited */
+	bool own;          /* user: set on the user; domain: always true */
+	uint64_t used;     /* bytes (a domain: of all its users) */
+	uint64_t messages;
+};
+enum store_status store_quota_get(struct store *st, const char *who,
+                                  struct store_quota *q);
 
 /* ---- delivery --------------------------------------------------------
  *
@@ -141,17 +234,40 @@ enum store_status store_rcpt_lookup(struct store *st, const char *address,
 enum store_status store_msg_begin(struct store *st, uint64_t *msg);
 enum store_status store_msg_append(struct store *st, uint64_t msg,
                                    const void *p, size_t n);
-/* Durable. mailboxes may repeat (stored once per distinct mailbox); a
- * mailbox that no longer exists (user removed meanwhile) is skipped.
- * On OK *msg is the message's id (also when it came in as 0). INVALID when
- * nmbox == 0; NOTFOUND when *msg is not pending or no mailbox is left; on
- * any failure nothing is delivered and a begun message stays pending (call
- * store_msg_abort). */
+/* Durable. mailboxes are recipient ids (store_rcpt_lookup) and may
+ * repeat or overlap (one entry per distinct mailbox); a mailbox that no
+ * longer exists (user removed meanwhile) is skipped. On OK *msg is the
+ * message's id (also when it came in as 0). INVALID when nmbox == 0;
+ * NOTFOUND when *msg is not pending or no mailbox is left; OVERQUOTA when
+ * the message would take any mailbox over its quota; on any failure
+ * nothing is delivered and a begun message stays pending (call
+ * store_msg_abort). The sender and subject for listings are read from the
+ * message's first piece. */
 enum store_status store_msg_deliver(struct store *st, uint64_t *msg,
                                     const void *p, size_t n,
                                     const uint64_t *mailboxes, size_t nmbox);
 /* Deletes a pending message; OK also when it is already gone. */
 enum store_status store_msg_abort(struct store *st, uint64_t msg);
+
+/* For imports: sets the arrival time (seconds since the epoch) that
+ * listings show for a delivered message. NOTFOUND if no such message. */
+enum store_status store_msg_set_received(struct store *st, uint64_t msg,
+                                         int64_t when);
+
+/* ---- batches (group commit) -------------------------------------------
+ *
+ * store_batch_begin opens one durable transaction on st; every store call
+ * on st until store_batch_commit runs inside it, each still atomic on its
+ * own (a call that fails undoes only its own changes). Nothing is durable
+ * before store_batch_commit returns OK, which makes all of it durable with
+ * one sync. Some failures (disk full, I/O error) lose the whole batch:
+ * then every later call and the commit fail with that status. Keep batches
+ * short: the write lock is held from begin to commit. */
+enum store_status store_batch_begin(struct store *st);
+/* OK, or the status that lost the batch (nothing of it was kept). */
+enum store_status store_batch_commit(struct store *st);
+/* Undoes the whole batch; safe to call when none is open. */
+void store_batch_rollback(struct store *st);
 
 /* ---- mailbox access (POP3) ------------------------------------------- */
 
@@ -193,5 +309,45 @@ enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
  * if path exists), mode 0600, synced before OK. Runs while the daemons
  * work: it reads one snapshot and blocks no writer. */
 enum store_status store_backup(struct store *st, const char *path);
+
+/* One message of a mailbox listing (store_mailbox_info); the strings live
+ * until cb returns and are "" when unknown. */
+struct store_msg_info {
+	uint64_t entry;   /* its uidl is this in decimal (store_entry) */
+	uint64_t size;
+	int64_t received; /* arrival, seconds since the epoch */
+	const char *sender;  /* Return-Path, else From, as found */
+	const char *subject; /* unfolded, control characters made spaces */
+};
+
+/* cb for each message of the user's mailbox, oldest first. NOTFOUND for
+ * no such user. */
+enum store_status store_mailbox_info(struct store *st, const char *address,
+                                     void (*cb)(void *arg,
+                                                const struct store_msg_info *m),
+                                     void *arg);
+
+struct store_stats {
+	uint64_t domains, users, aliases;
+	uint64_t messages;      /* stored once each */
+	uint64_t entries;       /* references from mailboxes */
+	uint64_t pending;       /* being delivered (or left by a crash) */
+	uint64_t message_bytes; /* sum of the messages' sizes */
+	uint64_t file_bytes;    /* the database file */
+	uint64_t free_bytes;    /* unused inside it (reused, or reclaimed) */
+	uint64_t wal_bytes;     /* the write-ahead log */
+	int schema_version;
+};
+enum store_status store_stats(struct store *st, struct store_stats *out);
+
+/* Checks the whole store: the database's own integrity and foreign keys,
+ * then the store's invariants (every message's pieces complete and adding
+ * up to its size, every delivered message referenced, mailbox counters
+ * right). cb gets one line per problem (at most 100). OK when nothing is
+ * wrong; PERMFAIL when something is; another status when it could not
+ * check. Reads one snapshot; writers go on meanwhile. */
+enum store_status store_verify(struct store *st,
+                               void (*cb)(void *arg, const char *problem),
+                               void *arg);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "store_hdr.h"
+
 /* Size of a pending message, or NOTFOUND (unknown, or already complete). */
 static enum store_status msg_pending_size(struct store *st, uint64_t msg,
                                           uint64_t *size)
@@ -87,8 +89,116 @@ static enum store_status msg_write(struct store *st, uint64_t msg,
 	return STORE_OK;
 }
 
+void store_msg_gc_maybe(struct store *st)
+{
+	if (st->batch || (st->begun++ & 255) != 255)
+		return;
+	char keep[sizeof st->err];
+	memcpy(keep, st->err, sizeof keep);
+	(void)schema_gc_pending(st, store_now() - STORE_PENDING_STALE);
+	memcpy(st->err, keep, sizeof keep);
+}
+
+/* OVERQUOTA if size more bytes would take a mailbox of recipient id r
+ * over its quota. */
+static enum store_status msg_quota(struct store *st, uint64_t r,
+                                   uint64_t size)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, r & RCPT_ALIAS ? ST_ALIAS_FULL :
+	                             ST_MBOX_FULL, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)(r & ~RCPT_ALIAS));
+	sqlite3_bind_int64(q, 2, (int64_t)size);
+	if ((s = store_row(st, q, "checking a quota")) != STORE_OK)
+		return s;
+	int64_t over = sqlite3_column_int64(q, 0);
+	store_done(q);
+	if (over > 0)
+		return store_fail(st, STORE_OVERQUOTA, "a recipient's mailbox "
+		                  "is full");
+	return STORE_OK;
+}
+
+/* Adds msg (size bytes) to the mailboxes of the recipient ids, each
+ * once: NOTFOUND when none is left, OVERQUOTA when one would overflow. */
+static enum store_status msg_add_entries(struct store *st, uint64_t msg,
+                                         uint64_t size, const uint64_t *rcpt,
+                                         size_t n)
+{
+	enum store_status s;
+	for (size_t i = 0; i < n; i++)
+		if ((s = msg_quota(st, rcpt[i], size)) != STORE_OK)
+			return s;
+	int added = 0;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = store_stmt(st, rcpt[i] & RCPT_ALIAS ?
+		                             ST_ENTRY_ADD_ALIAS : ST_ENTRY_ADD,
+		                             &s);
+		if (!q)
+			return s;
+		sqlite3_bind_int64(q, 1, (int64_t)(rcpt[i] & ~RCPT_ALIAS));
+		sqlite3_bind_int64(q, 2, (int64_t)msg);
+		if ((s = store_run(st, q, "delivering")) != STORE_OK)
+			return s;
+		added += sqlite3_changes(st->db);
+	}
+	if (added == 0)
+		return store_fail(st, STORE_NOTFOUND, "no recipient mailbox "
+		                  "exists any more");
+	return STORE_OK;
+}
+
+enum store_status msg_set_meta(struct store *st, uint64_t msg)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_HEAD, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	struct store_hdr h = {{0}, {0}};
+	s = store_row(st, q, "reading a header");
+	if (s == STORE_OK) {
+		store_hdr_parse(sqlite3_column_blob(q, 0),
+		                (size_t)sqlite3_column_bytes(q, 0), &h);
+		store_done(q);
+	} else if (s != STORE_NOTFOUND) {
+		return s;
+	}
+	/* An empty message has no chunk: "" for both. */
+	if (!(q = store_stmt(st, ST_MSG_META, &s)))
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	store_bind_text(q, 2, h.sender);
+	store_bind_text(q, 3, h.subject);
+	return store_run(st, q, "delivering");
+}
+
+enum store_status store_msg_set_received(struct store *st, uint64_t msg,
+                                         int64_t when)
+{
+	enum store_status s = store_tx_begin(st, true);
+	if (s != STORE_OK)
+		return s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_RECEIVED, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	sqlite3_bind_int64(q, 2, when);
+	if ((s = store_run(st, q, "setting a date")) != STORE_OK)
+		return s;
+	if (sqlite3_changes(st->db) == 0) {
+		store_tx_rollback(st);
+		return store_fail(st, STORE_NOTFOUND, "message %llu: not found",
+		                  (unsigned long long)msg);
+	}
+	return store_tx_commit(st);
+}
+
 enum store_status store_msg_begin(struct store *st, uint64_t *msg)
 {
+	store_msg_gc_maybe(st);
 	enum store_status s = store_tx_begin(st, false);
 	if (s != STORE_OK)
 		return s;
@@ -139,29 +249,20 @@ enum store_status store_msg_deliver(struct store *st, uint64_t *msg,
 		return s;
 	}
 
-	sqlite3_stmt *q;
-	int added = 0;
-	for (size_t i = 0; i < nmbox; i++) {
-		if (!(q = store_stmt(st, ST_ENTRY_ADD, &s)))
-			return s;
-		sqlite3_bind_int64(q, 1, (int64_t)mailboxes[i]);
-		sqlite3_bind_int64(q, 2, (int64_t)id);
-		if ((s = store_run(st, q, "delivering")) != STORE_OK)
-			return s;
-		added += sqlite3_changes(st->db);
-	}
-	if (added == 0) {
+	if ((s = msg_add_entries(st, id, size, mailboxes, nmbox)) != STORE_OK ||
+	    (s = msg_set_meta(st, id)) != STORE_OK) {
 		store_tx_rollback(st);
-		return store_fail(st, STORE_NOTFOUND, "no recipient mailbox "
-		                  "exists any more");
+		return s;
 	}
+	sqlite3_stmt *q;
 	if (!(q = store_stmt(st, ST_MSG_COMPLETE, &s)))
 		return s;
 	sqlite3_bind_int64(q, 1, (int64_t)id);
 	sqlite3_bind_int64(q, 2, store_now());
 	if ((s = store_run(st, q, "delivering")) != STORE_OK)
 		return s;
-	/* The one durable step: COMMIT returns after the WAL is synced. */
+	/* The one durable step: COMMIT returns after the WAL is synced (in
+	 * a batch, store_batch_commit does). */
 	if ((s = store_tx_commit(st)) != STORE_OK)
 		return s;
 	*msg = id;

@@ -44,8 +44,8 @@ enum store_status store_connect(const char *path, int flags, bool memory,
 		         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		sqlite3_close_v2(st->db);
 		free(st);
-		return store_status_of(rc) == STORE_TEMPFAIL ? STORE_TEMPFAIL
-		                                              : STORE_PERMFAIL;
+		return store_status_temporary(store_status_of(rc)) ?
+		       store_status_of(rc) : STORE_PERMFAIL;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
@@ -88,6 +88,7 @@ enum store_status store_connect(const char *path, int flags, bool memory,
 		return s;
 	}
 	store_read_boot_id(st);
+	memcpy(st->delims, "+", 2);
 	*out = st;
 	return STORE_OK;
 }
@@ -107,7 +108,8 @@ static enum store_status store_db_path(const char *data_dir, char *out,
 			         "init' first", data_dir);
 		else
 			snprintf(err, errlen, "%s: %s", data_dir, strerror(e));
-		return e == EIO || e == ENOMEM ? STORE_TEMPFAIL : STORE_PERMFAIL;
+		return e == EIO ? STORE_NOSPACE :
+		       e == ENOMEM ? STORE_TEMPFAIL : STORE_PERMFAIL;
 	}
 	int n = snprintf(out, outlen, "%s/postlite.db", real);
 	if (n < 0 || (size_t)n >= outlen) {
@@ -187,7 +189,7 @@ static enum store_status store_mkdir(const char *data_dir, char *err,
 	}
 	int e = errno;
 	snprintf(err, errlen, "%s: %s", data_dir, strerror(e));
-	return e == ENOSPC || e == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
+	return e == ENOSPC || e == EIO ? STORE_NOSPACE : STORE_PERMFAIL;
 }
 
 enum store_status store_init(const char *data_dir, char *err, size_t errlen)
@@ -215,7 +217,7 @@ enum store_status store_init(const char *data_dir, char *err, size_t errlen)
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		umask(old_umask);
-		return e == ENOSPC || e == EIO ? STORE_TEMPFAIL : STORE_PERMFAIL;
+		return e == ENOSPC || e == EIO ? STORE_NOSPACE : STORE_PERMFAIL;
 	}
 	struct store *st;
 	s = store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -237,6 +239,7 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	store_tx_rollback(st);
+	store_batch_rollback(st);
 	for (size_t i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
@@ -246,4 +249,18 @@ void store_close(struct store *st)
 const char *store_errmsg(const struct store *st)
 {
 	return st ? st->err : "no store";
+}
+
+enum store_status store_set_delimiters(struct store *st, const char *delims)
+{
+	if (!delims)
+		delims = "";
+	size_t n = strlen(delims);
+	if (n >= sizeof st->delims || strpbrk(delims, "@.") ||
+	    strspn(delims, "!#$%&'*+-/=?^_`{|}~") != n)
+		return store_fail(st, STORE_INVALID, "recipient delimiter "
+		                  "'%s': at most %zu of !#$%%&'*+-/=?^_`{|}~",
+		                  delims, sizeof st->delims - 1);
+	memcpy(st->delims, delims, n + 1);
+	return STORE_OK;
 }

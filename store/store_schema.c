@@ -1,11 +1,12 @@
 /* The SQLite store's schema, its migrations, and whole-store maintenance
- * (leftover pending messages, backup).
+ * (leftover pending messages).
  *
  * PRAGMA user_version is the schema version; PRAGMA application_id marks
  * the file as a postlite store. schema_steps lists every version's changes
  * in order: init applies, in one transaction, the steps above the file's
  * version. A step is never edited once released; changes go in a new one. */
 #include "store_sqlite_int.h"
+#include "store_queue_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,32 +81,81 @@ static const char schema_v1[] =
 	" token INTEGER NOT NULL,"
 	" acquired INTEGER NOT NULL);";
 
+/* Version 2: the directory grows aliases (one to many; "@domain" is the
+ * catch-all) and quotas (a user's own, else the domain's default; NULL
+ * and 0 as documented in store.h); mailboxes keep their size and count,
+ * kept right by triggers on entries whatever deletes them (expunge, user
+ * removal's cascade), so a quota check reads one row; messages keep what
+ * listings show (arrival time for imports, sender, subject), filled for
+ * the messages of a v1 store by schema_fill_meta. */
+static const char schema_v2[] =
+	"ALTER TABLE domains ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN quota INTEGER;"
+	"ALTER TABLE mailboxes ADD COLUMN used INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET"
+	" used = coalesce((SELECT sum(m.size) FROM entries e"
+	"  JOIN messages m ON m.id = e.msg_id"
+	"  WHERE e.mailbox_id = mailboxes.id), 0),"
+	" messages = (SELECT count(*) FROM entries e"
+	"  WHERE e.mailbox_id = mailboxes.id);"
+	"CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN"
+	" UPDATE mailboxes SET messages = messages + 1,"
+	"  used = used + (SELECT size FROM messages WHERE id = NEW.msg_id)"
+	"  WHERE id = NEW.mailbox_id; END;"
+	"CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN"
+	" UPDATE mailboxes SET messages = messages - 1,"
+	"  used = used - (SELECT size FROM messages WHERE id = OLD.msg_id)"
+	"  WHERE id = OLD.mailbox_id; END;"
+	"ALTER TABLE messages ADD COLUMN received INTEGER;"
+	"ALTER TABLE messages ADD COLUMN sender TEXT;"
+	"ALTER TABLE messages ADD COLUMN subject TEXT;"
+	/* AUTOINCREMENT: an alias id lives in a recipient id between RCPT
+	 * and DATA, and must not meanwhile name a new alias. */
+	"CREATE TABLE aliases ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" address TEXT NOT NULL UNIQUE,"
+	" domain_id INTEGER NOT NULL REFERENCES domains(id),"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX aliases_domain ON aliases(domain_id);"
+	"CREATE TABLE alias_targets ("
+	" alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (alias_id, user_id)) WITHOUT ROWID;"
+	"CREATE INDEX alias_targets_user ON alias_targets(user_id);";
+
+/* v2: sender and subject of the messages a v1 store already holds. */
+static enum store_status schema_fill_meta(struct store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(st->db, "SELECT id FROM messages WHERE "
+	                            "state = 1 AND sender IS NULL", -1, &q,
+	                            NULL);
+	enum store_status s = STORE_OK;
+	while (q && (rc = sqlite3_step(q)) == SQLITE_ROW &&
+	       (s = msg_set_meta(st, (uint64_t)sqlite3_column_int64(q, 0))) ==
+	       STORE_OK)
+		;
+	sqlite3_finalize(q);
+	if (s != STORE_OK)
+		return s;
+	return rc == SQLITE_DONE ? STORE_OK
+	                         : store_dberr(st, rc, "filling in listings");
+}
+
 static const struct schema_step {
 	int version;
 	const char *sql;
+	enum store_status (*then)(struct store *st); /* or NULL */
 } schema_steps[] = {
-	{1, schema_v1},
+	{1, schema_v1, NULL},
+	{2, schema_v2, schema_fill_meta},
+	/* Version 3: the outbound queue's tables (store_queue.c). */
+	{3, store_queue_schema, NULL},
 };
 
 #define SCHEMA_NSTEPS (sizeof schema_steps / sizeof schema_steps[0])
 #define SCHEMA_VERSION (schema_steps[SCHEMA_NSTEPS - 1].version)
-
-/* Runs a one-value query (PRAGMA user_version...). */
-static enum store_status schema_int(struct store *st, const char *sql,
-                                    int64_t *out)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			*out = sqlite3_column_int64(s, 0);
-			rc = SQLITE_OK;
-		}
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_OK ? STORE_OK : store_dberr(st, rc, sql);
-}
 
 enum store_status schema_migrate(struct store *st)
 {
@@ -114,9 +164,9 @@ enum store_status schema_migrate(struct store *st)
 	if (s != STORE_OK)
 		return s;
 	int64_t version, app_id, tables;
-	if ((s = schema_int(st, "PRAGMA user_version", &version)) != STORE_OK ||
-	    (s = schema_int(st, "PRAGMA application_id", &app_id)) != STORE_OK ||
-	    (s = schema_int(st, "SELECT count(*) FROM sqlite_schema",
+	if ((s = store_query_int(st, "PRAGMA user_version", &version)) != STORE_OK ||
+	    (s = store_query_int(st, "PRAGMA application_id", &app_id)) != STORE_OK ||
+	    (s = store_query_int(st, "SELECT count(*) FROM sqlite_schema",
 	                    &tables)) != STORE_OK)
 		return s;
 	if ((app_id != 0 && app_id != SCHEMA_APP_ID) ||
@@ -137,6 +187,11 @@ enum store_status schema_migrate(struct store *st)
 		                      NULL);
 		if (rc != SQLITE_OK)
 			return store_dberr(st, rc, "migrating the schema");
+		if (schema_steps[i].then &&
+		    (s = schema_steps[i].then(st)) != STORE_OK) {
+			store_tx_rollback(st);
+			return s;
+		}
 	}
 	if (version < SCHEMA_VERSION) {
 		char sql[96];
@@ -154,8 +209,8 @@ enum store_status schema_check(struct store *st, const char *path)
 {
 	int64_t version, app_id;
 	enum store_status s;
-	if ((s = schema_int(st, "PRAGMA user_version", &version)) != STORE_OK ||
-	    (s = schema_int(st, "PRAGMA application_id", &app_id)) != STORE_OK)
+	if ((s = store_query_int(st, "PRAGMA user_version", &version)) != STORE_OK ||
+	    (s = store_query_int(st, "PRAGMA application_id", &app_id)) != STORE_OK)
 		return s;
 	if (app_id != 0 && app_id != SCHEMA_APP_ID)
 		return store_fail(st, STORE_PERMFAIL, "%s: not a postlite "
@@ -187,66 +242,4 @@ enum store_status schema_gc_pending(struct store *st, int64_t before)
 	if ((s = store_run(st, q, "deleting pending messages")) != STORE_OK)
 		return s;
 	return store_tx_commit(st);
-}
-
-/* Syncs a file, then the directory entry that names it. */
-static int schema_fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	if (rc != 0)
-		return -1;
-	char dir[4096];
-	int n = snprintf(dir, sizeof dir, "%s", path);
-	if (n < 0 || (size_t)n >= sizeof dir)
-		return -1;
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-enum store_status store_backup(struct store *st, const char *path)
-{
-	/* Claim the name first, 0600 (the copy holds password hashes):
-	 * VACUUM INTO fills an empty file but would not say whether it
-	 * made it. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	              O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		return store_fail(st, e == EEXIST ? STORE_EXISTS :
-		                  e == ENOSPC || e == EIO ? STORE_TEMPFAIL :
-		                  STORE_PERMFAIL, "%s: %s", path,
-		                  e == EEXIST ? "already exists" : strerror(e));
-	}
-	close(fd);
-	/* One read snapshot of the live store, written compact; writers
-	 * go on meanwhile (WAL). */
-	sqlite3_stmt *q = NULL;
-	int rc = sqlite3_prepare_v2(st->db, "VACUUM INTO ?1", -1, &q, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, path, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(q);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_OK) {
-		enum store_status s = store_dberr(st, rc, "backup");
-		unlink(path);
-		return s;
-	}
-	if (schema_fsync_path(path) != 0) {
-		int e = errno;
-		unlink(path);
-		return store_fail(st, STORE_TEMPFAIL, "%s: sync: %s", path,
-		                  strerror(e));
-	}
-	return STORE_OK;
 }

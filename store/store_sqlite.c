@@ -1,8 +1,8 @@
-/* The SQLite backend of store.h: its SQL, the statement cache,
- * transactions and errors. Connections (open/init/close) live in
- * store_open.c; the directory, delivery and mailbox calls in
+/* The SQLite backend of store.h: statuses and errors, the statement
+ * cache, transactions, savepoints and batches (group commit). Connections
+ * (open/init/close) live in store_open.c; the directory, delivery and mailbox calls in
  * store_directory.c, store_message.c and store_mailbox.c; the schema and
- * backup in store_schema.c. */
+ * backup in store_schema.c; the SQL text in store_sql.c. */
 #include "store_sqlite_int.h"
 
 #include <stdarg.h>
@@ -10,76 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const store_sql[ST__COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_BEGIN_READ] = "BEGIN",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
-	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
-	[ST_FREELIST] = "PRAGMA freelist_count",
-	/* 8192 pages = 32 MiB with 4 KiB pages: one large message's worth,
-	 * so each step stays short. */
-	[ST_VACUUM_INC] = "PRAGMA incremental_vacuum(8192)",
-
-	[ST_DOMAIN_ADD] = "INSERT INTO domains(name, created) VALUES (?1, ?2)",
-	[ST_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",
-	[ST_DOMAIN_USERS] = "SELECT count(*) FROM users WHERE domain_id = ?1",
-	[ST_DOMAIN_DEL] = "DELETE FROM domains WHERE id = ?1",
-	[ST_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
-	[ST_DOMAIN_FIRST] = "SELECT name FROM domains ORDER BY id LIMIT 1",
-	[ST_USER_ADD] = "INSERT INTO users(address, domain_id, password, "
-	                "disabled, created) VALUES (?1, ?2, ?3, 0, ?4)",
-	[ST_MBOX_ADD] = "INSERT INTO mailboxes(user_id) VALUES (?1)",
-	[ST_USER_PASSWD] = "UPDATE users SET password = ?2 WHERE address = ?1",
-	[ST_USER_DISABLE] = "UPDATE users SET disabled = ?2 WHERE address = ?1",
-	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-	[ST_USER_LIST] = "SELECT u.address FROM users u "
-	                 "JOIN domains d ON d.id = u.domain_id "
-	                 "ORDER BY d.name, u.address",
-	[ST_USER_GET] = "SELECT u.password, u.disabled, m.id FROM users u "
-	                "JOIN mailboxes m ON m.user_id = u.id "
-	                "WHERE u.address = ?1",
-
-	[ST_MSG_NEW] = "INSERT INTO messages(size, created, updated, state) "
-	               "VALUES (0, ?1, ?1, 0)",
-	[ST_MSG_PENDING] = "SELECT size FROM messages WHERE id = ?1 AND state = 0",
-	[ST_MSG_SIZE] = "UPDATE messages SET size = ?2, updated = ?3 WHERE id = ?1",
-	[ST_MSG_COMPLETE] = "UPDATE messages SET state = 1, updated = ?2 "
-	                    "WHERE id = ?1 AND state = 0",
-	[ST_MSG_ABORT] = "DELETE FROM messages WHERE id = ?1 AND state = 0",
-	[ST_MSG_STALE] = "DELETE FROM messages WHERE state = 0 AND updated < ?1",
-	[ST_MSG_GC] = "DELETE FROM messages WHERE state = 1 AND NOT EXISTS "
-	              "(SELECT 1 FROM entries e WHERE e.msg_id = messages.id)",
-	[ST_MSG_UNREF] = "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS "
-	                 "(SELECT 1 FROM entries WHERE msg_id = ?1)",
-	[ST_CHUNK_ADD] = "INSERT INTO chunks(msg_id, seq, data) VALUES (?1, ?2, ?3)",
-	/* || yields TEXT; the cast keeps the bytes a BLOB. */
-	[ST_CHUNK_EXTEND] = "UPDATE chunks SET data = CAST(data || ?3 AS BLOB) "
-	                    "WHERE msg_id = ?1 AND seq = ?2",
-	[ST_CHUNK_READ] = "SELECT seq, data FROM chunks WHERE msg_id = ?1 "
-	                  "AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
-	/* OR IGNORE: a repeated mailbox gets one entry; the SELECT skips a
-	 * mailbox that is gone. */
-	[ST_ENTRY_ADD] = "INSERT OR IGNORE INTO entries(mailbox_id, msg_id) "
-	                 "SELECT id, ?2 FROM mailboxes WHERE id = ?1",
-	[ST_ENTRY_GET] = "SELECT e.msg_id, m.size FROM entries e "
-	                 "JOIN messages m ON m.id = e.msg_id "
-	                 "WHERE e.id = ?1 AND e.mailbox_id = ?2",
-	[ST_ENTRY_DEL] = "DELETE FROM entries WHERE id = ?1 AND mailbox_id = ?2 "
-	                 "RETURNING msg_id",
-	[ST_ENTRY_LIST] = "SELECT e.id, m.size FROM entries e "
-	                  "JOIN messages m ON m.id = e.msg_id "
-	                  "WHERE e.mailbox_id = ?1 ORDER BY e.id",
-
-	[ST_MBOX_EXISTS] = "SELECT 1 FROM mailboxes WHERE id = ?1",
-	[ST_LOCK_GET] = "SELECT pid, starttime, boot_id FROM locks "
-	                "WHERE mailbox_id = ?1",
-	[ST_LOCK_PUT] = "INSERT OR REPLACE INTO locks(mailbox_id, pid, "
-	                "starttime, boot_id, token, acquired) "
-	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_LOCK_DEL] = "DELETE FROM locks WHERE mailbox_id = ?1 AND token = ?2",
-};
 
 const char *store_status_name(enum store_status s)
 {
@@ -93,8 +23,16 @@ const char *store_status_name(enum store_status s)
 	case STORE_INUSE: return "INUSE";
 	case STORE_TEMPFAIL: return "TEMPFAIL";
 	case STORE_PERMFAIL: return "PERMFAIL";
+	case STORE_NOSPACE: return "NOSPACE";
+	case STORE_OVERQUOTA: return "OVERQUOTA";
 	}
 	return "UNKNOWN";
+}
+
+bool store_status_temporary(enum store_status s)
+{
+	return s == STORE_TEMPFAIL || s == STORE_NOSPACE ||
+	       s == STORE_OVERQUOTA;
 }
 
 int64_t store_now(void)
@@ -112,15 +50,21 @@ enum store_status store_fail(struct store *st, enum store_status status,
 	return status;
 }
 
-/* Busy, locked, full, I/O and memory trouble pass; the rest (corruption,
- * a file that is not a database, permissions, misuse) needs a human. */
+/* A full disk and I/O errors (SQLite reports ENOSPC as FULL, a failed
+ * write or sync as IOERR_*) are NOSPACE: SQLite has undone the change, and
+ * the same call works once space returns. Busy and memory trouble pass
+ * too; the rest (corruption, not a database, permissions, misuse) needs a
+ * human. */
 enum store_status store_status_of(int rc)
 {
+	if (rc == SQLITE_IOERR_NOMEM)
+		return STORE_TEMPFAIL;
 	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
+		return STORE_NOSPACE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
 	case SQLITE_NOMEM:
 	case SQLITE_INTERRUPT:
 	case SQLITE_PROTOCOL:
@@ -177,9 +121,32 @@ enum store_status store_exec(struct store *st, enum store_stmt id)
 	return store_run(st, s, store_sql[id]);
 }
 
+/* In a batch: the open transaction is the batch's, or it is gone (a
+ * full disk or I/O error rolls the whole transaction back). */
+static enum store_status store_batch_alive(struct store *st)
+{
+	if (st->batch_lost == STORE_OK && sqlite3_get_autocommit(st->db))
+		st->batch_lost = STORE_TEMPFAIL;
+	if (st->batch_lost != STORE_OK)
+		return store_fail(st, st->batch_lost, "the batch was rolled "
+		                  "back by an earlier failure");
+	return STORE_OK;
+}
+
+/* Opens this call's savepoint inside the batch. */
+static enum store_status store_savepoint(struct store *st)
+{
+	enum store_status s = store_batch_alive(st);
+	if (s == STORE_OK && (s = store_exec(st, ST_SAVEPOINT)) == STORE_OK)
+		st->in_tx = true;
+	return s;
+}
+
 enum store_status store_tx_begin(struct store *st, bool durable)
 {
 	enum store_status s;
+	if (st->batch)
+		return store_savepoint(st);
 	/* The level applies to the connection and must be set outside a
 	 * transaction; it is switched only when it changes, so a run of
 	 * appends pays for no pragma. */
@@ -200,6 +167,8 @@ enum store_status store_tx_begin(struct store *st, bool durable)
 
 enum store_status store_tx_read(struct store *st)
 {
+	if (st->batch)
+		return store_savepoint(st);
 	enum store_status s = store_exec(st, ST_BEGIN_READ);
 	if (s == STORE_OK)
 		st->in_tx = true;
@@ -208,7 +177,7 @@ enum store_status store_tx_read(struct store *st)
 
 enum store_status store_tx_commit(struct store *st)
 {
-	enum store_status s = store_exec(st, ST_COMMIT);
+	enum store_status s = store_exec(st, st->batch ? ST_RELEASE : ST_COMMIT);
 	if (s == STORE_OK) {
 		st->in_tx = false;
 	} else {
@@ -223,8 +192,99 @@ void store_tx_rollback(struct store *st)
 	if (!st->in_tx)
 		return;
 	st->in_tx = false;
-	/* A failed statement may have ended the transaction already. Not
-	 * through the cache: a failing prepare would recurse into here. */
+	/* A failed statement may have ended the transaction already (and,
+	 * in a batch, the batch with it). Not through the cache: a failing
+	 * prepare would recurse into here. */
+	if (sqlite3_get_autocommit(st->db)) {
+		if (st->batch && st->batch_lost == STORE_OK)
+			st->batch_lost = store_status_of(sqlite3_errcode(st->db));
+		return;
+	}
+	if (st->batch)
+		sqlite3_exec(st->db, "ROLLBACK TO op; RELEASE op", NULL, NULL,
+		             NULL);
+	else
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+enum store_status store_batch_begin(struct store *st)
+{
+	if (!st)
+		return STORE_TEMPFAIL; /* a worker without a store */
+	if (st->batch || st->in_tx)
+		return store_fail(st, STORE_PERMFAIL, "batch: a transaction "
+		                  "is open");
+	enum store_status s = store_tx_begin(st, true);
+	if (s != STORE_OK)
+		return s;
+	st->in_tx = false;
+	st->batch = true;
+	st->batch_lost = STORE_OK;
+	return STORE_OK;
+}
+
+enum store_status store_batch_commit(struct store *st)
+{
+	if (!st->batch)
+		return store_fail(st, STORE_PERMFAIL, "batch: none open");
+	store_tx_rollback(st); /* a call left its savepoint open: undo it */
+	enum store_status s = store_batch_alive(st);
+	st->batch = false;
+	if (s != STORE_OK) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return s;
+	}
+	/* The one durable step: COMMIT returns after the WAL is synced. */
+	st->in_tx = true;
+	return store_tx_commit(st);
+}
+
+void store_batch_rollback(struct store *st)
+{
+	if (!st || !st->batch)
+		return;
+	st->batch = false;
+	st->in_tx = false;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+enum store_status store_query_int(struct store *st, const char *sql,
+                                  int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(s, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? STORE_OK : store_dberr(st, rc, sql);
+}
+
+void store_bind_text(sqlite3_stmt *q, int i, const char *text)
+{
+	sqlite3_bind_text(q, i, text, -1, SQLITE_STATIC);
+}
+
+void store_done(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
+enum store_status store_row(struct store *st, sqlite3_stmt *q,
+                            const char *what)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	store_done(q);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return store_dberr(st, rc, what);
 }

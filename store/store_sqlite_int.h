@@ -17,6 +17,9 @@ enum store_stmt {
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_SYNC_FULL,
 	ST_SYNC_NORMAL,
 	ST_FREELIST,
@@ -35,6 +38,25 @@ enum store_stmt {
 	ST_USER_DEL,
 	ST_USER_LIST,
 	ST_USER_GET,
+	ST_USER_REHASH,
+	ST_USER_INFO,
+	ST_USER_FIRST,
+	ST_ALIAS_ORPHANS,
+	ST_DOMAIN_ALIASES,
+
+	ST_ALIAS_GET,
+	ST_ALIAS_NEW,
+	ST_ALIAS_TARGET_ADD,
+	ST_ALIAS_TARGET_DEL,
+	ST_ALIAS_DEL,
+	ST_ALIAS_LIST,
+	ST_ALIAS_TARGETS,
+	ST_ALIAS_FULL,
+	ST_MBOX_FULL,
+	ST_QUOTA_USER,
+	ST_QUOTA_DOMAIN,
+	ST_QUOTA_GET_USER,
+	ST_QUOTA_GET_DOMAIN,
 
 	ST_MSG_NEW,
 	ST_MSG_PENDING,
@@ -48,6 +70,11 @@ enum store_stmt {
 	ST_CHUNK_EXTEND,
 	ST_CHUNK_READ,
 	ST_ENTRY_ADD,
+	ST_ENTRY_ADD_ALIAS,
+	ST_MSG_HEAD,
+	ST_MSG_META,
+	ST_MSG_RECEIVED,
+	ST_MBOX_INFO,
 	ST_ENTRY_GET,
 	ST_ENTRY_DEL,
 	ST_ENTRY_LIST,
@@ -63,12 +90,25 @@ enum store_stmt {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST__COUNT];
-	bool in_tx;    /* a BEGIN is open: errors roll it back */
+	bool in_tx;    /* a BEGIN (or, in a batch, a SAVEPOINT) is open:
+	                * errors roll it back */
 	bool unsynced; /* connection left at synchronous=NORMAL by the last
 	                * non-durable transaction (store_tx_begin) */
+	bool batch;    /* store_batch_begin's transaction is open */
+	enum store_status batch_lost; /* OK, or what rolled the batch back */
+	unsigned begun; /* store_msg_begin calls, for the pending clean-up */
+	char delims[9]; /* plus-addressing separators (store_set_delimiters) */
 	char boot_id[40]; /* this boot (lock liveness); "" if unknown */
 	char err[512];
 };
+
+/* Recipient ids (store_rcpt_lookup) with this bit set name an alias with
+ * several targets (aliases.id in the low bits); others are mailbox ids.
+ * AUTOINCREMENT ids never come near it. */
+#define RCPT_ALIAS ((uint64_t)1 << 62)
+
+/* The SQL of each cached statement (store_sql.c). */
+extern const char *const store_sql[ST__COUNT];
 
 /* Pieces of a message body are STORE_CHUNK_SIZE bytes, the last one
  * shorter: chunk seq holds bytes [seq * CHUNK, (seq + 1) * CHUNK). */
@@ -87,7 +127,8 @@ enum store_status store_fail(struct store *st, enum store_status status,
                              const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Busy, full, I/O and memory trouble: TEMPFAIL; anything else: PERMFAIL. */
+/* Full disk and I/O errors: NOSPACE; busy and memory trouble: TEMPFAIL;
+ * anything else: PERMFAIL. */
 enum store_status store_status_of(int rc);
 
 /* Maps a SQLite result code to a status, records "what: sqlite message"
@@ -109,7 +150,9 @@ enum store_status store_exec(struct store *st, enum store_stmt id);
 
 /* BEGIN IMMEDIATE. durable=false runs this transaction with
  * synchronous=NORMAL: its commit is not synced on its own (the next FULL
- * commit or checkpoint syncs it); for work whose loss a crash tolerates. */
+ * commit or checkpoint syncs it); for work whose loss a crash tolerates.
+ * Inside a batch (store_batch_begin) it opens a SAVEPOINT instead, and
+ * commit and rollback release or undo just that. */
 enum store_status store_tx_begin(struct store *st, bool durable);
 /* Deferred read transaction: one snapshot for several reads. */
 enum store_status store_tx_read(struct store *st);
@@ -122,6 +165,59 @@ void store_tx_rollback(struct store *st);
  * On failure returns the status with the reason in err. */
 enum store_status store_connect(const char *path, int flags, bool memory,
                                 struct store **out, char *err, size_t errlen);
+
+/* Reads one integer from a query without parameters (PRAGMA...). */
+enum store_status store_query_int(struct store *st, const char *sql,
+                                  int64_t *out);
+
+/* Binds text (SQLITE_STATIC: it must outlive the statement's reset). */
+void store_bind_text(sqlite3_stmt *q, int i, const char *text);
+
+/* Steps a query that returns at most one row. Returns OK with the row
+ * ready to read (the caller resets), NOTFOUND after resetting (no row),
+ * or the store_dberr status after resetting. */
+enum store_status store_row(struct store *st, sqlite3_stmt *q,
+                            const char *what);
+
+/* Resets a statement and clears its bindings. */
+void store_done(sqlite3_stmt *q);
+
+/* ---- store_directory.c / store_alias.c ---- */
+
+/* Normalises a full user address ("postmaster" alone is not one). */
+enum store_status dir_address(struct store *st, const char *in, char *out,
+                              size_t *domain_at);
+/* The id of a domain, or NOTFOUND. */
+enum store_status dir_domain_id(struct store *st, const char *domain,
+                                int64_t *id);
+/* Hashes a new password (outside any transaction: tens of ms must not
+ * hold the lock) into hash (PASSWORD_HASH_MAX). INVALID when refused. */
+enum store_status dir_hash(struct store *st, const char *password,
+                           char *hash);
+/* Adds user addr (normalised; the domain at offset at) with its hash
+ * and mailbox, in a durable transaction. */
+enum store_status dir_user_insert(struct store *st, const char *addr,
+                                  size_t at, const char *hash);
+/* Runs a one-row UPDATE/DELETE of users keyed by address (?1) with text
+ * or num as ?2, in a durable transaction: NOTFOUND if no row. gc: also
+ * drop what the removal left unreferenced. */
+enum store_status dir_user_change(struct store *st, enum store_stmt id,
+                                  const char *addr, const char *text,
+                                  int64_t num, bool gc);
+/* Reads a user's row (hash copied out, PASSWORD_HASH_MAX): OK or
+ * NOTFOUND. No snapshot is left open. */
+enum store_status dir_user_get(struct store *st, const char *addr,
+                               char *hash, bool *disabled, uint64_t *mailbox);
+
+/* ---- store_message.c ---- */
+
+/* Deletes pending messages older than STORE_PENDING_STALE now and then
+ * (every 256th store_msg_begin of a handle): a long-running daemon does
+ * not keep what crashed sessions left. Best effort. */
+void store_msg_gc_maybe(struct store *st);
+
+/* Fills the sender and subject of message msg from its first bytes. */
+enum store_status msg_set_meta(struct store *st, uint64_t msg);
 
 /* ---- store_schema.c ---- */
 
