@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FUZZ_CHECK(cond)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n",    \
-			        __FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define FUZZ_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n",      \
+			        __FILE__, __LINE__, #cond);                    \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 /* xorshift64*: plenty for choosing split points. */
@@ -49,10 +49,18 @@ static inline size_t fuzz_rng_len(struct fuzz_rng *r, size_t max)
 	uint64_t x = fuzz_rng_next(r);
 	size_t lim;
 	switch (x & 3) {
-	case 0: lim = 1; break;
-	case 1: lim = 8; break;
-	case 2: lim = 64; break;
-	default: lim = max; break;
+	case 0:
+		lim = 1;
+		break;
+	case 1:
+		lim = 8;
+		break;
+	case 2:
+		lim = 64;
+		break;
+	default:
+		lim = max;
+		break;
 	}
 	if (lim > max)
 		lim = max;

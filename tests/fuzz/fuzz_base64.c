@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* 1. Decode, with room enough (often) or too little (sometimes). */
 	size_t full = size / 4 * 3;
-	size_t room = rb < 128 ? full : (full > rb - 128u ? full - (rb - 128u) : 0);
+	size_t room =
+	    rb < 128 ? full : (full > rb - 128u ? full - (rb - 128u) : 0);
 	unsigned char *dec = malloc(room ? room : 1);
 	FUZZ_CHECK(dec != NULL);
 	size_t dlen = (size_t)-1;
@@ -60,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(dlen == size && memcmp(back, data, size) == 0);
 	/* One byte less room than needed: refused. */
 	if (size > 0)
-		FUZZ_CHECK(base64_decode(enc, elen, back, size - 1, &dlen) != 0);
+		FUZZ_CHECK(base64_decode(enc, elen, back, size - 1, &dlen) !=
+		           0);
 	free(back);
 	free(enc);
 	free(text);

@@ -99,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct events ev = {0};
 	unsigned err_line = 12345;
 	char err[64];
-	int rc = ini_parse(text, size, on_line, &ev, &err_line, err, sizeof err);
+	int rc =
+	    ini_parse(text, size, on_line, &ev, &err_line, err, sizeof err);
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
 	if (rc == 0) {

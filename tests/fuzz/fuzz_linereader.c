@@ -79,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(v.consumed <= len);
 			if (r == LR_NEED_MORE) {
 				FUZZ_CHECK(v.len == 0);
-				memmove(buf, buf + v.consumed, len - v.consumed);
+				memmove(buf, buf + v.consumed,
+				        len - v.consumed);
 				len -= v.consumed;
 				/* Bounded: a peer cannot make us hold more. */
 				FUZZ_CHECK(len <= max + 2);
@@ -95,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(r == want[got].r);
 			FUZZ_CHECK(v.len == want[got].len);
 			if (r != LR_TOO_LONG)
-				FUZZ_CHECK(memcmp(v.line, want[got].line,
-				                  v.len) == 0);
+				FUZZ_CHECK(
+				    memcmp(v.line, want[got].line, v.len) == 0);
 			FUZZ_CHECK(strcmp(lr_result_name(r), "?") != 0);
 			got++;
 			memmove(buf, buf + v.consumed, len - v.consumed);

@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_entry(&l.addr[i]);
 		for (size_t j = 0; j < i; j++) {
 			FUZZ_CHECK(strcmp(l.addr[i].text, l.addr[j].text) != 0);
-			FUZZ_CHECK(!listen_addr_conflict(&l.addr[i],
-			                                 &l.addr[j]));
+			FUZZ_CHECK(
+			    !listen_addr_conflict(&l.addr[i], &l.addr[j]));
 		}
 		/* Bounded: 8 texts of < 64 bytes and their spaces. */
 		jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s",

@@ -17,8 +17,8 @@
 
 static bool numeric_verb(enum pop3_verb v)
 {
-	return v == POP3_CMD_LIST || v == POP3_CMD_UIDL ||
-	       v == POP3_CMD_RETR || v == POP3_CMD_DELE || v == POP3_CMD_TOP;
+	return v == POP3_CMD_LIST || v == POP3_CMD_UIDL || v == POP3_CMD_RETR ||
+	       v == POP3_CMD_DELE || v == POP3_CMD_TOP;
 }
 
 static void check_ok(const char *line, size_t len, const struct pop3_cmd *c)
@@ -99,8 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(d.verb == c.verb && d.argc == c.argc);
 		for (unsigned i = 0; i < c.argc; i++) {
 			FUZZ_CHECK(d.arg[i].len == c.arg[i].len);
-			FUZZ_CHECK(memcmp(d.arg[i].p, c.arg[i].p,
-			                  c.arg[i].len) == 0);
+			FUZZ_CHECK(
+			    memcmp(d.arg[i].p, c.arg[i].p, c.arg[i].len) == 0);
 			FUZZ_CHECK(d.num[i] == c.num[i]);
 		}
 	}

@@ -3,17 +3,18 @@
  * input is a dialogue, delivered in chunks, against a fresh in-memory
  * store (domain example.org; alice with four messages, bob with one)
  * through the fake I/O layer of fuzz_session.h, with a login throttle,
- * a LOGIN-DELAY table and a timer queue for the failed-login delay.
+ * a LOGIN-DELAY table and a clock whose time stands still (runs must
+ * reproduce) and whose delays wait in the timer queue.
  *
  * Input: byte 0 is the setup (bit 0 a certificate is loaded; bit 1 the
  * listener is pop3s; bit 2 plaintext logins allowed; bit 3 the STLS
  * handshake fails; bit 4 output counts 4096-fold against the high-water
  * mark, so RETR, LIST and pipelined replies stop and go on in drain();
  * bit 5 the idle timeout fires at the end; bit 6 a 100 ms failed-login
- * delay through the timer; bit 7 max_bad 3 and LOGIN-DELAY 60). Byte 1
- * picks the chunking (0 mod 4: as much as fits, 1: byte by byte, 2: line
- * by line, 3: random sizes seeded by it). The rest is what the client
- * sends.
+ * delay through the clock; bit 7 max_bad and max_bad_trans 3, LOGIN-DELAY
+ * 60). Byte 1 picks the chunking (0 mod 4: as much as fits, 1: byte by
+ * byte, 2: line by line, 3: random sizes seeded by it). The rest is what
+ * the client sends.
  *
  * Properties, beyond no crash, leak or sanitizer report: the I/O contract
  * of fuzz_session.h; the output starts with "+OK" and is CRLF lines only,
@@ -210,8 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct runner_inline store_r, auth_r;
 	runner_inline_init(&store_r, st);
 	runner_inline_init(&auth_r, st);
-	struct ftimer timer = {.base = {.now = ftimer_now,
-	                                .delay = ftimer_delay}};
+	struct ftimer timer = {
+	    .base = {.now = ftimer_now, .delay = ftimer_delay}};
 	struct throttle *thr = throttle_new(16, 5, 60);
 	struct pop3_logins *logins = pop3_logins_new(16);
 	FUZZ_CHECK(thr && logins);
@@ -225,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .login_delay = (setup & 0x80) ? 60 : 0,
 	    .fail_delay_ms = (setup & 0x40) ? 100 : 0,
 	    .max_bad = (setup & 0x80) ? 3 : 0,
+	    .max_bad_trans = (setup & 0x80) ? 3 : 0,
 	    .throttle = thr,
 	    .logins = logins,
 	    .clock = &timer.base,

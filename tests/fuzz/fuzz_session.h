@@ -114,16 +114,16 @@ struct fz_conn {
 	void *s;
 	struct buf in;
 	struct runner_inline *runners[2];
-	struct fz_timerq *timers;
-	size_t total_out;   /* bytes written in all */
-	size_t unsent;      /* written since the last flush */
-	size_t scale;       /* pending() = unsent * scale */
-	bool tls_available; /* starttls() succeeds */
-	bool tls_fail;      /* the handshake fails: the connection drops */
+	struct fz_timerq *timers; /* NULL: none */
+	size_t total_out;         /* bytes written in all */
+	size_t unsent;            /* written since the last flush */
+	size_t scale;             /* pending() = unsent * scale */
+	bool tls_available;       /* starttls() succeeds */
+	bool tls_fail; /* the handshake fails: the connection drops */
 	bool in_tls;
-	bool handshake;     /* starttls() called, tls_ready not yet */
-	bool closing;       /* close() called */
-	bool gone;          /* closed() called */
+	bool handshake; /* starttls() called, tls_ready not yet */
+	bool closing;   /* close() called */
+	bool gone;      /* closed() called */
 	bool in_input;
 	bool resumed;
 	bool out_high;
@@ -194,13 +194,21 @@ static inline const char *fz_tls_desc(void *ctx)
 	return c->in_tls ? "TLSv1.3 FUZZ-CIPHER" : NULL;
 }
 
+static inline void fz_set_timeout(void *ctx, unsigned seconds)
+{
+	struct fz_conn *c = ctx;
+	FUZZ_CHECK(!c->gone);
+	FUZZ_CHECK(seconds > 0);
+}
+
 static const struct session_io fz_io = {
-	.write = fz_write,
-	.pending = fz_pending,
-	.starttls = fz_starttls,
-	.close = fz_close,
-	.resume = fz_resume,
-	.tls_desc = fz_tls_desc,
+    .write = fz_write,
+    .pending = fz_pending,
+    .starttls = fz_starttls,
+    .close = fz_close,
+    .resume = fz_resume,
+    .tls_desc = fz_tls_desc,
+    .set_timeout = fz_set_timeout,
 };
 
 static inline unsigned fz_run_jobs(struct fz_conn *c)
