@@ -3,7 +3,7 @@
  *
  * Input: one command line (no CRLF). It is split by smtp_parse_command;
  * the whole line is also parsed as a MAIL and as a RCPT argument, with and
- * without SMTPUTF8, and as a HELO name.
+ * without SMTPUTF8, as a HELO name, and as BDAT and AUTH arguments.
  *
  * Properties: every view lies inside the line; verbs, names and arguments
  * follow smtp_parse.h; accepted paths respect the RFC 5321 4.5.3.1 limits
@@ -159,6 +159,7 @@ static void check_args(const struct smtp_path_args *a, bool mail,
 	}
 	if (!mail) {
 		FUZZ_CHECK(!a->has_size && a->body == SMTP_BODY_NONE);
+		FUZZ_CHECK(!a->smtputf8 && !a->has_auth);
 		FUZZ_CHECK(a->unknown == (a->nparam ? 0 : -1));
 	}
 }
@@ -201,6 +202,7 @@ static void round_trip(const struct smtp_path_args *a, bool mail,
 	           b.path.postmaster == p->postmaster);
 	FUZZ_CHECK(b.nparam == a->nparam && b.unknown == a->unknown);
 	FUZZ_CHECK(b.has_size == a->has_size && b.body == a->body);
+	FUZZ_CHECK(b.smtputf8 == a->smtputf8 && b.has_auth == a->has_auth);
 	if (a->has_size)
 		FUZZ_CHECK(b.size == a->size);
 	for (size_t i = 0; i < a->nparam; i++) {
@@ -235,6 +237,58 @@ static void check_path_args(const char *line, size_t len, bool mail)
 	}
 }
 
+/* BDAT: an accepted argument is a decimal size (leading zeros allowed)
+ * and an optional LAST; its canonical form parses the same. */
+static void check_bdat(const char *arg, size_t len)
+{
+	uint64_t sz = 12345;
+	bool last = true;
+	enum smtp_bdat_status st = smtp_parse_bdat(arg, len, &sz, &last);
+	if (st == SMTP_BDAT_SYNTAX) {
+		FUZZ_CHECK(!last);
+		return;
+	}
+	FUZZ_CHECK(sz <= SMTP_BDAT_SIZE_MAX);
+	if (st == SMTP_BDAT_BAD_MARKER) {
+		FUZZ_CHECK(!last);
+		return;
+	}
+	FUZZ_CHECK(st == SMTP_BDAT_OK);
+	FUZZ_CHECK(len > 0 && arg[0] >= '0' && arg[0] <= '9');
+	uint64_t v = 0;
+	size_t i = 0;
+	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++)
+		v = v > SMTP_BDAT_SIZE_MAX ? v
+		                           : v * 10 + (uint64_t)(arg[i] - '0');
+	FUZZ_CHECK(v == sz);
+	char canon[48];
+	int n = snprintf(canon, sizeof canon, "%llu%s", (unsigned long long)sz,
+	                 last ? " LAST" : "");
+	uint64_t sz2 = 0;
+	bool last2 = !last;
+	FUZZ_CHECK(smtp_parse_bdat(canon, (size_t)n, &sz2, &last2) ==
+	           SMTP_BDAT_OK);
+	FUZZ_CHECK(sz2 == sz && last2 == last);
+}
+
+/* AUTH: mechanism of 1..20 [A-Za-z0-9_-], one optional token after it. */
+static void check_auth(const char *arg, size_t len)
+{
+	struct smtp_auth_args a;
+	if (!smtp_parse_auth(arg, len, &a))
+		return;
+	FUZZ_CHECK(a.mech.len >= 1 && a.mech.len <= 20);
+	check_view(&a.mech);
+	for (size_t i = 0; i < a.mech.len; i++)
+		FUZZ_CHECK(is_keychar(a.mech.p[i]) || a.mech.p[i] == '_');
+	if (a.resp.len) {
+		check_view(&a.resp);
+		FUZZ_CHECK(a.resp.p > a.mech.p + a.mech.len);
+		for (size_t i = 0; i < a.resp.len; i++)
+			FUZZ_CHECK(!blank(a.resp.p[i]));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -252,9 +306,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_path_args(cmd.arg.p, cmd.arg.len, true);
 		else if (cmd.verb == SMTP_VERB_RCPT)
 			check_path_args(cmd.arg.p, cmd.arg.len, false);
-		else if (cmd.verb == SMTP_VERB_HELO || cmd.verb == SMTP_VERB_EHLO)
+		else if (cmd.verb == SMTP_VERB_HELO ||
+		         cmd.verb == SMTP_VERB_EHLO)
 			(void)smtp_parse_helo(cmd.arg.p, cmd.arg.len);
+		else if (cmd.verb == SMTP_VERB_BDAT)
+			check_bdat(cmd.arg.p, cmd.arg.len);
+		else if (cmd.verb == SMTP_VERB_AUTH)
+			check_auth(cmd.arg.p, cmd.arg.len);
 	}
+	check_bdat(line, size);
+	check_auth(line, size);
 	check_path_args(line, size, true);
 	check_path_args(line, size, false);
 	if (smtp_parse_helo(line, size)) {

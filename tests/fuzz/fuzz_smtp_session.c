@@ -9,30 +9,37 @@
  * mark; bit 5 the idle timeout fires at the end; bit 6 small limits:
  * 1000-octet messages, 2 recipients; bit 7 the peer is on loopback).
  * Byte 1 picks the chunking (0 mod 4: as much as fits, 1: byte by byte,
- * 2: line by line, 3: random sizes seeded by it). The rest is what the
- * client sends.
+ * 2: line by line, 3: random sizes seeded by it). Byte 2 sets up the
+ * shared services (struct smtp_env): bit 0 plaintext AUTH allowed on
+ * loopback; bit 1 a 100 ms failed-AUTH delay through the timer queue;
+ * bit 2 password checks on their own runner; bit 3 a connection table,
+ * and with bit 4 this address already has its one allowed connection (the
+ * session must say 421 and go); bit 5 an AUTH-failure throttle; bit 6
+ * set_timeout. The rest is what the client sends.
  *
  * Properties, beyond no crash, leak or sanitizer report: the I/O contract
  * of fuzz_session.h, and every byte written is part of a well-formed reply
  * (RFC 5321 4.2: three digits 2xx-5xx, SP or "-", text without control
  * bytes, CRLF, at most 512 octets; the lines of a multi-line reply share
- * their code). */
+ * their code); the connection table counts the session exactly once. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "fuzz_session.h"
 #include "log.h"
+#include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store.h"
+#include "throttle.h"
 
 /* ---- reply syntax --------------------------------------------------- */
 
 struct replies {
-	size_t col;       /* bytes of the current line so far */
-	bool cr;          /* a CR was seen: LF must follow */
-	char code[3];     /* the current line's code */
-	bool cont;        /* the previous line ended a "-" line */
-	char prev[3];     /* and its code */
+	size_t col;   /* bytes of the current line so far */
+	bool cr;      /* a CR was seen: LF must follow */
+	char code[3]; /* the current line's code */
+	bool cont;    /* the previous line ended a "-" line */
+	char prev[3]; /* and its code */
 };
 
 static void check_reply_bytes(void *arg, const char *p, size_t n)
@@ -96,6 +103,22 @@ static void op_closed(void *s)
 	smtp_session_closed(s);
 }
 
+struct ftimer {
+	struct clock base; /* first */
+	struct fz_timerq q;
+};
+
+static time_t ftimer_now(struct clock *t)
+{
+	(void)t;
+	return 1767225600; /* fixed: runs must be reproducible */
+}
+
+static void ftimer_start(struct clock *t, struct job *j, unsigned ms)
+{
+	fz_timerq_push(&((struct ftimer *)t)->q, j);
+}
+
 static struct store *make_store(void)
 {
 	struct store *st = NULL;
@@ -104,8 +127,7 @@ static struct store *make_store(void)
 	FUZZ_CHECK(store_domain_add(st, "example.org") == STORE_OK);
 	FUZZ_CHECK(store_user_add(st, "alice@example.org", "alice-pw") ==
 	           STORE_OK);
-	FUZZ_CHECK(store_user_add(st, "bob@example.org", "bob-pw") ==
-	           STORE_OK);
+	FUZZ_CHECK(store_user_add(st, "bob@example.org", "bob-pw") == STORE_OK);
 	return st;
 }
 
@@ -125,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t setup = fuzz_take(&data, &size);
 	uint8_t chunking = fuzz_take(&data, &size);
+	uint8_t envb = fuzz_take(&data, &size);
 	struct fuzz_rng rng;
 	fuzz_rng_init(&rng, chunking);
 
@@ -132,25 +155,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    SMTP_LISTENER_MX, SMTP_LISTENER_SUBMISSION,
 	    SMTP_LISTENER_SUBMISSIONS, SMTP_LISTENER_MX};
 	bool small = setup & 0x40;
+	struct store *st = make_store();
+	struct runner_inline ri, auth_ri;
+	runner_inline_init(&ri, st);
+	runner_inline_init(&auth_ri, st);
+	struct ftimer timer = {.base = {.now = ftimer_now, .delay = ftimer_start}};
+	struct throttle *thr = (envb & 0x20) ? throttle_new(16, 3, 60) : NULL;
+	struct smtp_clients *clients =
+	    (envb & 0x08) ? smtp_clients_new(0, 1) : NULL;
+	const char *ip = (setup & 0x80) ? "127.0.0.1" : "192.0.2.1";
+	unsigned before = 0;
+	if (clients && (envb & 0x10)) {
+		smtp_clients_add(clients, ip); /* another connection */
+		before = 1;
+	}
+	struct smtp_env env = {
+	    .auth = (envb & 0x04) ? &auth_ri.r : NULL,
+	    .clock = &timer.base,
+	    .throttle = thr,
+	    .clients = clients,
+	};
 	struct smtp_session_cfg cfg = {
 	    .hostname = "mail.example.org",
 	    .max_message_size = small ? 1000 : 1024 * 1024,
 	    .max_recipients = small ? 2 : 100,
 	    .kind = kinds[setup & 3],
 	    .tls_available = setup & 0x04,
+	    .plaintext_auth_loopback = envb & 0x01,
 	    .timeout = 300,
+	    .auth_fail_delay_ms = (envb & 0x02) ? 100 : 0,
+	    .env = &env,
 	};
 	struct session_peer peer = {
 	    .sid = "fuzz",
-	    .ip = (setup & 0x80) ? "127.0.0.1" : "192.0.2.1",
+	    .ip = ip,
 	    .rdns = NULL,
 	    .local_loopback = setup & 0x80,
 	    .tls = cfg.kind == SMTP_LISTENER_SUBMISSIONS,
 	};
 
-	struct store *st = make_store();
-	struct runner_inline ri;
-	runner_inline_init(&ri, st);
 	struct replies rep = {0};
 	const struct fz_ops ops = {
 	    .input = op_input,
@@ -163,7 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct fz_conn c = {
 	    .ops = &ops,
-	    .runners = {&ri, NULL},
+	    .runners = {&ri, &auth_ri},
+	    .timers = &timer.q,
 	    .scale = (setup & 0x10) ? 4096 : 1,
 	    .tls_available = cfg.tls_available,
 	    .tls_fail = setup & 0x08,
@@ -178,6 +222,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_feed(&c, data, size, chunking % 4, &rng);
 	fz_finish(&c, setup & 0x20);
 	FUZZ_CHECK(!rep.cr && rep.col == 0); /* replies end with CRLF */
+	if (clients) {
+		/* counted once, removed once */
+		FUZZ_CHECK(smtp_clients_count(clients, ip) == before);
+		if (before)
+			smtp_clients_remove(clients, ip);
+		FUZZ_CHECK(smtp_clients_total(clients) == 0);
+		smtp_clients_free(clients);
+	}
+	throttle_free(thr);
 	store_close(st);
 	return 0;
 }
