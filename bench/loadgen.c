@@ -848,6 +848,16 @@ static int mode_idle(void)
 				fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
 				break;
 			}
+			/* spread the connections over 8 loopback source
+			 * addresses (127.0.0.1-8), as many clients would be:
+			 * servers limit connections per client address */
+			struct sockaddr_in src = {.sin_family = AF_INET};
+			src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i % 8));
+			if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+				close(fd);
+				fprintf(stderr, "loadgen: bind: %s\n", strerror(errno));
+				break;
+			}
 			if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0 &&
 			    errno != EINPROGRESS) {
 				close(fd);

@@ -228,5 +228,10 @@ for (srv, case), rows in sorted(D.items()):
     if cs and secs and cs / secs > 0.7:
         NOTES.append("%s %s: the load client used %.0f%% of a core (client-bound)."
                      % (srv, case, 100 * cs / secs))
+d50 = val("disk", "fsync-append", "p50_us")
+if d50 and d50 > 1000:
+    NOTES.append("The disk was slow during this run (4 KiB append + fdatasync p50 = %.1f ms): "
+                 "every durable rate above is bounded by it, for both servers "
+                 "(one fsync per message and connection at best, without group commit)." % (d50 / 1000))
 for n in NOTES:
     print("- " + n)
