@@ -190,8 +190,16 @@ static void send_envelope(struct smtpc *s)
 		     false);
 		return;
 	}
-	if (s->cfg.smtputf8 && !c->smtputf8) {
-		/* RFC 6531 3.2: no downgrade without the extension. */
+	/* RFC 6531 3.2: a message that asked for SMTPUTF8 needs it only
+	 * when an address is not ASCII (what Postfix does too): then
+	 * there is no downgrade. */
+	bool utf8 = false;
+	for (const char *p = s->cfg.sender; *p && !utf8; p++)
+		utf8 = (unsigned char)*p >= 0x80;
+	for (size_t i = 0; i < s->nrcpt && !utf8; i++)
+		for (const char *p = s->rcpt[i].addr; *p && !utf8; p++)
+			utf8 = (unsigned char)*p >= 0x80;
+	if (s->cfg.smtputf8 && utf8 && !c->smtputf8) {
 		fail(s, 553, "553 5.6.7 Remote server lacks SMTPUTF8, needed "
 		     "for this message", false);
 		return;
@@ -203,7 +211,7 @@ static void send_envelope(struct smtpc *s)
 	 * does not say 8BITMIME (no MIME downgrade; what Postfix does). */
 	cmd(s, "MAIL FROM:<%s>%s%s%s", s->cfg.sender, size,
 	    s->cfg.eightbit && c->eightbitmime ? " BODY=8BITMIME" : "",
-	    s->cfg.smtputf8 ? " SMTPUTF8" : "");
+	    s->cfg.smtputf8 && c->smtputf8 ? " SMTPUTF8" : "");
 	s->state = SMTPC_ENVELOPE;
 	s->next = 0;
 	s->accepted = 0;

@@ -50,7 +50,8 @@ struct smtpc_cfg {
 	const char *sender;    /* reverse-path, "" for <> */
 	size_t size;           /* octets of the message as sent (SIZE=) */
 	bool eightbit;         /* body has bytes >= 0x80: BODY=8BITMIME */
-	bool smtputf8;         /* needs SMTPUTF8 (non-ASCII addresses) */
+	bool smtputf8;         /* MAIL had SMTPUTF8: sent on when offered;
+	                          required when an address is not ASCII */
 	enum smtpc_tls tls;
 	bool tls_active;       /* implicit TLS: already encrypted */
 	const char *user;      /* AUTH when set (smarthost), after TLS */

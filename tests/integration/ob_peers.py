@@ -112,7 +112,8 @@ class Behaviour:
     stall_dot: seconds to wait before answering the final dot."""
 
     def __init__(self, tls=False, auth=None, rcpt=None, greet=True,
-                 stall_dot=0, require_tls_auth=False, implicit=False):
+                 stall_dot=0, require_tls_auth=False, implicit=False,
+                 tls_break=False, smtputf8=True):
         self.tls = tls
         self.auth = auth              # (user, password) or None
         self.rcpt = rcpt
@@ -120,6 +121,8 @@ class Behaviour:
         self.stall_dot = stall_dot
         self.require_tls_auth = require_tls_auth
         self.implicit = implicit
+        self.tls_break = tls_break    # 220 to STARTTLS, then hang up
+        self.smtputf8 = smtputf8
 
 
 class SMTPServers:
@@ -178,7 +181,7 @@ class SMTPServers:
                 if up.startswith("EHLO"):
                     s.ehlo.append(cmd)
                     caps = ["peer.test", "PIPELINING", "SIZE 10000000",
-                            "8BITMIME", "SMTPUTF8"]
+                            "8BITMIME"] + (["SMTPUTF8"] if b.smtputf8 else [])
                     if b.tls and not s.tls:
                         caps.append("STARTTLS")
                     if b.auth and (s.tls or not b.require_tls_auth):
@@ -189,6 +192,8 @@ class SMTPServers:
                 elif up == "STARTTLS" and b.tls and not s.tls:
                     send("220 2.0.0 go ahead")
                     await writer.drain()
+                    if b.tls_break:
+                        return
                     await writer.start_tls(self.ctx)
                     s.tls = True
                 elif up.startswith("AUTH PLAIN "):

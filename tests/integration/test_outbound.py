@@ -246,6 +246,7 @@ def main():
         "mx-slow.test": {"A": ["127.0.0.7"]},
         "crash.test": {"MX": [(10, "mx-crash.test")]},
         "mx-crash.test": {"A": ["127.0.0.8"]},
+        "brokentls.test": {"A": ["127.0.0.9"]},
     }
     dns = ob_peers.DNSServer(zone)
     peers = ob_peers.SMTPServers(w.cert, w.key)
@@ -266,6 +267,8 @@ def main():
     peers.add("127.0.0.7", port, Behaviour(greet=False))
     crash = Behaviour(stall_dot=30)
     peers.add("127.0.0.8", port, crash)
+    peers.add("127.0.0.9", port, Behaviour(tls=True, tls_break=True,
+                                           smtputf8=False))
 
     w.config()
     w.cli("init")
@@ -331,6 +334,36 @@ def main():
     if got:
         check("opportunistic STARTTLS used when offered",
               peers.delivered("127.0.0.3", port)[0].tls)
+
+    # -- STARTTLS offered but broken: one plaintext try (RFC 7435) -----------
+    w.send(["kim@brokentls.test"], message("kim@brokentls.test", "brokentls"))
+    wait_for(lambda: peers.delivered("127.0.0.9", port), 15)
+    got = peers.delivered("127.0.0.9", port)
+    check("TLS handshake fails: delivered in plaintext on the retry",
+          got and not got[0].tls and len(peers.sessions[("127.0.0.9", port)]) == 2,
+          repr([(x.tls, x.data is not None) for x in peers.sessions[("127.0.0.9", port)]]))
+
+    # -- SMTPUTF8: sent on when offered, a non-ASCII address needs it ----------
+    s = smtplib.SMTP(HOST, w.sub, local_hostname="client.test", timeout=20)
+    s.starttls(context=w.ctx)
+    s.login(ALICE, ALICE_PW)
+    s.sendmail(ALICE, ["lu@nomx.test"], message("lu@nomx.test", "utf8"),
+               mail_options=["SMTPUTF8"])
+    before = len(w.mailbox())
+    s.sendmail(ALICE, ["l\u00fc@brokentls.test"],
+               message("lu@brokentls.test", "utf8 refused"),
+               mail_options=["SMTPUTF8"])
+    s.quit()
+    utf8 = lambda: [x for x in peers.delivered("127.0.0.3", port)
+                    if x.rcpts == ["lu@nomx.test"]]
+    wait_for(utf8, 15)
+    got = utf8()
+    check("MAIL ... SMTPUTF8 passed on to a server that offers it",
+          got and "SMTPUTF8" in got[0].mail, repr(got and got[0].mail))
+    wait_for(lambda: len(w.mailbox()) > before, 15, step=0.5)
+    st = [x for b in w.mailbox()[before:] for x in dsn_of(b)[0]]
+    check("non-ASCII address to a server without SMTPUTF8 bounces 5.6.7",
+          st == ["5.6.7"], repr(st))
 
     # -- temporary failure, then success ---------------------------------------
     w.send(["dave@temp.test"], message("dave@temp.test", "temp"))
