@@ -3,9 +3,11 @@
  *   postlite [-c FILE] VERB ...
  *
  * One line on stderr for any failure; exit 0 ok, 1 the operation failed,
- * 2 usage, 78 configuration. Run as root, the files it creates in data_dir
- * are handed to [server] user if that user exists (otherwise they stay
- * root's, and the daemons must then run as root or be fixed by hand). */
+ * 2 usage, 3 verify found damage, 75 a temporary failure (store busy,
+ * disk full: try again), 78 configuration. Run as root, the files it
+ * creates in data_dir are handed to [server] user if that user exists
+ * (otherwise they stay root's, and the daemons must then run as root or be
+ * fixed by hand). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +21,7 @@
 
 #include "cli.h"
 #include "cli_dns.h"
+#include "cli_dir.h"
 #include "cli_queue.h"
 #include "config.h"
 #include "password.h"
@@ -30,42 +33,31 @@
  * admin points [tls] at real ones (certbot). */
 #define CLI_SELFSIGNED_DAYS 3650
 
-struct cli {
-	const struct config *cfg;
-	struct store *st;
-	char **args;         /* the verb's operands */
-	bool password_stdin; /* --password-stdin */
-};
-
 struct cli_verb {
 	const char *noun, *verb; /* verb NULL: a one-word command */
 	int nargs;               /* operands required (and allowed) */
-	bool password;           /* takes --password-stdin, reads one */
+	unsigned opts;           /* CLI_OPT_*: true = CLI_OPT_PASSWORD */
 	bool needs_store;        /* opened before run (init opens none) */
 	int (*run)(struct cli *c);
 	const char *usage; /* operands, for "usage:" lines */
 	const char *help;  /* added by -h */
 };
 
-/* Prints the store's reason for a failure and maps it to an exit code. */
-static int cli_store_fail(struct cli *c, enum store_status s, const char *arg)
+#define CLI_OPT_PASSWORD 1u /* --password-stdin, --hash-stdin; reads one */
+#define CLI_OPT_JSON 2u     /* --json */
+
+int cli_store_fail(struct cli *c, enum store_status s, const char *arg)
 {
 	if (s == STORE_INVALID && arg)
 		fprintf(stderr, "postlite: %s: %s\n", arg, store_errmsg(c->st));
 	else
 		fprintf(stderr, "postlite: %s\n", store_errmsg(c->st));
-	return CLI_EXIT_FAIL;
+	return store_status_temporary(s) ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
 }
 
-static int cli_result(struct cli *c, enum store_status s, const char *arg)
+int cli_result(struct cli *c, enum store_status s, const char *arg)
 {
 	return s == STORE_OK ? CLI_EXIT_OK : cli_store_fail(c, s, arg);
-}
-
-static void cli_print(void *arg, const char *line)
-{
-	(void)arg;
-	printf("%s\n", line);
 }
 
 /* Copies the first of the space-separated paths in list (config.h:
@@ -138,14 +130,11 @@ static int cli_domain_remove(struct cli *c)
 	                  c->args[0]);
 }
 
-static int cli_domain_list(struct cli *c)
-{
-	return cli_result(c, store_domain_list(c->st, cli_print, NULL), NULL);
-}
-
 static int cli_user_set(struct cli *c, bool add)
 {
 	char pw[PASSWORD_MAX + 2];
+	if (c->hash_stdin)
+		return cli_user_hash(c, add);
 	int rc = cli_password_read(c->password_stdin, pw, sizeof pw);
 	if (rc != CLI_EXIT_OK)
 		return rc;
@@ -180,11 +169,6 @@ static int cli_user_enable(struct cli *c)
 {
 	return cli_result(c, store_user_disable(c->st, c->args[0], false),
 	                  c->args[0]);
-}
-
-static int cli_user_list(struct cli *c)
-{
-	return cli_result(c, store_user_list(c->st, cli_print, NULL), NULL);
 }
 
 static int cli_backup(struct cli *c)
@@ -230,22 +214,40 @@ static const struct cli_verb cli_verbs[] = {
 	 "domain add DOMAIN", "receive mail for DOMAIN"},
 	{"domain", "remove", 1, false, true, cli_domain_remove,
 	 "domain remove DOMAIN", "only once it has no users"},
-	{"domain", "list", 0, false, true, cli_domain_list,
-	 "domain list", ""},
+	{"domain", "list", 0, CLI_OPT_JSON, true, cli_domain_list,
+	 "domain list [--json]", ""},
 	{"user", "add", 1, true, true, cli_user_add,
-	 "user add ADDRESS [--password-stdin]",
+	 "user add ADDRESS [--password-stdin|--hash-stdin]",
 	 "asks twice on a terminal"},
 	{"user", "passwd", 1, true, true, cli_user_passwd,
-	 "user passwd ADDRESS [--password-stdin]",
-	 "sets a new password"},
+	 "user passwd ADDRESS [--password-stdin|--hash-stdin]",
+	 "sets a new password (or crypt(3) hash)"},
 	{"user", "remove", 1, false, true, cli_user_remove,
 	 "user remove ADDRESS", "deletes the user's mail"},
 	{"user", "disable", 1, false, true, cli_user_disable,
 	 "user disable ADDRESS", "no login; mail still arrives"},
 	{"user", "enable", 1, false, true, cli_user_enable,
 	 "user enable ADDRESS", ""},
-	{"user", "list", 0, false, true, cli_user_list,
-	 "user list", ""},
+	{"user", "list", 0, CLI_OPT_JSON, true, cli_user_list,
+	 "user list [--json]", ""},
+	{"alias", "add", 2, false, true, cli_alias_add,
+	 "alias add ALIAS TARGET", "ALIAS (or @DOMAIN: catch-all) to a user"},
+	{"alias", "remove", 2, false, true, cli_alias_remove,
+	 "alias remove ALIAS TARGET", "TARGET * removes the whole alias"},
+	{"alias", "list", 0, CLI_OPT_JSON, true, cli_alias_list,
+	 "alias list [--json]", ""},
+	{"quota", "set", 2, false, true, cli_quota_set,
+	 "quota set ADDRESS|DOMAIN SIZE", "SIZE: 500M, 2G, none, default"},
+	{"quota", "show", 1, CLI_OPT_JSON, true, cli_quota_show,
+	 "quota show ADDRESS|DOMAIN [--json]", "limit and use"},
+	{"mailbox", "list", 1, CLI_OPT_JSON, true, cli_mailbox_list,
+	 "mailbox list ADDRESS [--json]", "UIDL, size, date, sender, subject"},
+	{"stats", NULL, 0, CLI_OPT_JSON, true, cli_stats,
+	 "stats [--json]", "counts and sizes"},
+	{"verify", NULL, 0, false, true, cli_verify,
+	 "verify", "check the store; exit 3 on damage"},
+	{"import", NULL, 3, false, true, cli_import,
+	 "import ADDRESS mbox|maildir PATH", "keeps dates and order"},
 	{"backup", NULL, 1, false, true, cli_backup,
 	 "backup PATH", "consistent copy of the live store"},
 	{"dns", NULL, 1, false, false, cli_dns_verb,
@@ -305,8 +307,15 @@ static const struct cli_verb *cli_parse(int argc, char **argv, struct cli *c)
 	/* Operands are compacted in place; the option may come anywhere. */
 	int first = v->verb ? 2 : 1, n = 0;
 	for (int i = first; i < argc; i++) {
-		if (v->password && strcmp(argv[i], "--password-stdin") == 0) {
+		unsigned o = v->opts;
+		if ((o & CLI_OPT_PASSWORD) &&
+		    strcmp(argv[i], "--password-stdin") == 0) {
 			c->password_stdin = true;
+		} else if ((o & CLI_OPT_PASSWORD) &&
+		           strcmp(argv[i], "--hash-stdin") == 0) {
+			c->hash_stdin = true;
+		} else if ((o & CLI_OPT_JSON) && strcmp(argv[i], "--json") == 0) {
+			c->json = true;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "postlite: unknown option '%s' (usage: "
 			        "postlite %s)\n", argv[i], v->usage);

@@ -3,6 +3,7 @@
 temporary config and data_dir, and checks exit codes, output and the files
 it leaves behind. Ends with "N passed, N failed"; exits 1 on any failure."""
 
+import json
 import os
 import pty
 import pwd
@@ -225,10 +226,179 @@ def main(tmp):
                 check("owned " + name, st.st_uid == nobody.pw_uid)
 
 
+MBOX = (b"From alice@old.example Tue Mar  5 10:00:00 2024\n"
+        b"Return-Path: <alice@old.example>\n"
+        b"Subject: first\n\nline one\n>From the quoted\n\n"
+        b"From bob@old.example Wed Mar  6 11:30:00 2024\n"
+        b"From: Bob <bob@old.example>\nSubject: second\n\n"
+        b"body two\n\n")
+
+
+def directory_verbs(tmp):
+    """Issue 5's verbs: one block per verb, text and --json."""
+    conf = write_config(tmp, "postlite-no-such-user", data="data5")
+    db = os.path.join(tmp, "data5", "postlite.db")
+    expect("5 init", run(conf, "init"), 0)
+    expect("5 domain", run(conf, "domain", "add", "example.org"), 0)
+    expect("5 domain 2", run(conf, "domain", "add", "b.example"), 0)
+    for u in ("alice", "bob"):
+        expect("5 user " + u, run(conf, "user", "add", u + "@example.org",
+                                  "--password-stdin", stdin=b"pw\n"), 0)
+
+    # domain list --json, user list --json
+    rc, out, _ = run(conf, "domain", "list", "--json")
+    check("domain list json", rc == 0 and [d["domain"] for d in
+          json.loads(out)] == ["b.example", "example.org"], out)
+    expect("json elsewhere", run(conf, "domain", "add", "x.example",
+                                 "--json"), 2)
+    rc, out, _ = run(conf, "user", "list", "--json")
+    users = json.loads(out) if rc == 0 else []
+    check("user list json", [u["address"] for u in users] ==
+          ["alice@example.org", "bob@example.org"] and
+          users[0]["disabled"] is False and users[0]["quota"] == 0, out)
+
+    # user add|passwd --hash-stdin: an /etc/shadow or Dovecot hash
+    # crypt.crypt("imported", "$6$saltsalt$")
+    six = "$6$saltsalt$6vHbWReXMyJLhiFkk2g1zEPkOwQBoHgAakHGhehM8N4.A1PqMpvr5n4dbnpxDhzUBoLDGWLsdlOd4hCiSMjgz/"
+    expect("hash add", run(conf, "user", "add", "imp@example.org",
+                           "--hash-stdin", stdin=six.encode() + b"\n"), 0)
+    expect("hash dovecot", run(conf, "user", "passwd", "imp@example.org",
+                               "--hash-stdin",
+                               stdin=b"{SHA512-CRYPT}" + six.encode()), 0)
+    expect("hash bad", run(conf, "user", "add", "bad@example.org",
+                           "--hash-stdin", stdin=b"{PLAIN}secret\n"), 1,
+           err="crypt(3)")
+    con = sqlite3.connect(db)
+    h = con.execute("SELECT password FROM users WHERE address = ?",
+                    ("imp@example.org",)).fetchone()[0]
+    con.close()
+    check("hash kept", h == six, h)
+
+    # alias add|remove|list
+    expect("alias add", run(conf, "alias", "add", "Team@example.org",
+                            "alice@example.org"), 0, out="")
+    expect("alias add 2", run(conf, "alias", "add", "team@example.org",
+                              "bob@example.org"), 0)
+    expect("alias catch-all", run(conf, "alias", "add", "@b.example",
+                                  "bob@example.org"), 0)
+    expect("alias dup", run(conf, "alias", "add", "team@example.org",
+                            "bob@example.org"), 1, err="already exists")
+    expect("alias no user", run(conf, "alias", "add", "team@example.org",
+                                "eve@example.org"), 1, err="no such user")
+    expect("alias shadows user", run(conf, "alias", "add",
+                                     "alice@example.org", "bob@example.org"),
+           1, err="a user has that address")
+    expect("alias nonlocal", run(conf, "alias", "add", "x@else.example",
+                                 "bob@example.org"), 1,
+           err="not a local domain")
+    expect("alias list", run(conf, "alias", "list"), 0,
+           out="@b.example bob@example.org\n"
+               "team@example.org alice@example.org\n"
+               "team@example.org bob@example.org\n")
+    rc, out, _ = run(conf, "alias", "list", "--json")
+    check("alias list json", rc == 0 and json.loads(out)[0] ==
+          {"alias": "@b.example", "target": "bob@example.org"}, out)
+    expect("alias remove", run(conf, "alias", "remove", "team@example.org",
+                               "alice@example.org"), 0)
+    expect("alias remove all", run(conf, "alias", "remove", "@b.example",
+                                   "*"), 0)
+    expect("alias remove gone", run(conf, "alias", "remove", "@b.example",
+                                    "*"), 1, err="not found")
+    expect("alias list after", run(conf, "alias", "list"), 0,
+           out="team@example.org bob@example.org\n")
+
+    # quota set|show
+    expect("quota domain", run(conf, "quota", "set", "example.org", "1M"), 0)
+    expect("quota user", run(conf, "quota", "set", "bob@example.org",
+                             "2G"), 0)
+    expect("quota bad size", run(conf, "quota", "set", "bob@example.org",
+                                 "lots"), 2)
+    expect("quota unknown", run(conf, "quota", "set", "eve@example.org",
+                                "1M"), 1, err="not found")
+    expect("quota show", run(conf, "quota", "show", "alice@example.org"), 0,
+           out="limit 1048576 bytes (domain default)\n"
+               "used 0 bytes in 0 messages (0%)\n")
+    rc, out, _ = run(conf, "quota", "show", "bob@example.org", "--json")
+    check("quota show json", rc == 0 and json.loads(out) ==
+          {"limit": 2 << 30, "own": True, "used": 0, "messages": 0}, out)
+    expect("quota default", run(conf, "quota", "set", "bob@example.org",
+                                "default"), 0)
+    expect("quota none", run(conf, "quota", "set", "example.org", "none"), 0)
+    expect("quota show none", run(conf, "quota", "show", "bob@example.org"),
+           0, out="limit none (domain default)\n"
+                  "used 0 bytes in 0 messages\n")
+
+    # import mbox|maildir, then mailbox list
+    mbox = os.path.join(tmp, "old.mbox")
+    with open(mbox, "wb") as f:
+        f.write(MBOX)
+    expect("import mbox", run(conf, "import", "alice@example.org", "mbox",
+                              mbox), 0,
+           out="imported 2 messages into alice@example.org\n")
+    md = os.path.join(tmp, "Maildir")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(md, sub))
+    # Later by its name's time, though written first.
+    for name, sub, text in (("1700000200.M2.host", "new", b"Subject: m2\n"),
+                            ("1700000100.M1.host:2,S", "cur",
+                             b"Subject: m1\n\nhi\n")):
+        with open(os.path.join(md, sub, name), "wb") as f:
+            f.write(text)
+    expect("import maildir", run(conf, "import", "bob@example.org",
+                                 "maildir", md), 0)
+    expect("import bad kind", run(conf, "import", "bob@example.org", "mh",
+                                  md), 2)
+    expect("import nobody", run(conf, "import", "eve@b.example", "mbox",
+                                mbox), 1, err="no such user")
+    rc, out, _ = run(conf, "mailbox", "list", "alice@example.org", "--json")
+    msgs = json.loads(out) if rc == 0 else []
+    check("mailbox list json", [(m["date"], m["sender"], m["subject"],
+                                 m["size"]) for m in msgs] ==
+          [("2024-03-05T10:00:00Z", "alice@old.example", "first", 79),
+           ("2024-03-06T11:30:00Z", "Bob <bob@old.example>", "second", 58)],
+          out)
+    rc, out, _ = run(conf, "mailbox", "list", "bob@example.org")
+    lines = out.splitlines()
+    check("mailbox list", rc == 0 and lines[0].split() ==
+          ["UIDL", "SIZE", "DATE", "SENDER", "SUBJECT"] and
+          lines[1].endswith("m1") and "2023-11-14T22:15:00Z" in lines[1]
+          and lines[2].endswith("m2"), out)
+    expect("mailbox list unknown", run(conf, "mailbox", "list",
+                                       "eve@example.org"), 1,
+           err="not found")
+    con = sqlite3.connect(db)
+    body = b"".join(r[0] for r in con.execute(
+        "SELECT c.data FROM chunks c JOIN entries e ON e.msg_id = c.msg_id "
+        "JOIN mailboxes m ON m.id = e.mailbox_id JOIN users u "
+        "ON u.id = m.user_id WHERE u.address = 'alice@example.org' "
+        "ORDER BY e.id, c.seq LIMIT 1"))
+    con.close()
+    check("import bytes", body == b"Return-Path: <alice@old.example>\r\n"
+          b"Subject: first\r\n\r\nline one\r\nFrom the quoted\r\n", body)
+
+    # stats, verify
+    rc, out, _ = run(conf, "stats", "--json")
+    st = json.loads(out) if rc == 0 else {}
+    check("stats json", st.get("users") == 3 and st.get("messages") == 4 and
+          st.get("aliases") == 1 and st.get("schema_version", 0) >= 2, out)
+    rc, out, _ = run(conf, "stats")
+    check("stats", rc == 0 and "messages          4" in out, out)
+    expect("verify", run(conf, "verify"), 0, out="store ok\n")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE chunks SET data = x'00' WHERE id = "
+                "(SELECT max(id) FROM chunks)")
+    con.commit()
+    con.close()
+    rc, out, err = run(conf, "verify")
+    check("verify damaged", rc == 3 and "damaged: message" in out and
+          err.count("\n") == 1, (rc, out, err))
+
+
 if __name__ == "__main__":
     tmp = tempfile.mkdtemp(prefix="postlite-cli-")
     try:
         main(tmp)
+        directory_verbs(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
