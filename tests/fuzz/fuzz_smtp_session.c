@@ -104,19 +104,20 @@ static void op_closed(void *s)
 }
 
 struct ftimer {
-	struct clock base; /* first */
+	struct smtp_timer base; /* first */
 	struct fz_timerq q;
 };
 
-static time_t ftimer_now(struct clock *t)
-{
-	(void)t;
-	return 1767225600; /* fixed: runs must be reproducible */
-}
-
-static void ftimer_start(struct clock *t, struct job *j, unsigned ms)
+static void ftimer_start(struct smtp_timer *t, struct job *j, unsigned ms)
 {
 	fz_timerq_push(&((struct ftimer *)t)->q, j);
+}
+
+static void fz_set_timeout(void *io_ctx, unsigned seconds)
+{
+	struct fz_conn *c = io_ctx;
+	FUZZ_CHECK(!c->gone);
+	FUZZ_CHECK(seconds > 0);
 }
 
 static struct store *make_store(void)
@@ -159,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct runner_inline ri, auth_ri;
 	runner_inline_init(&ri, st);
 	runner_inline_init(&auth_ri, st);
-	struct ftimer timer = {.base = {.now = ftimer_now, .delay = ftimer_start}};
+	struct ftimer timer = {.base = {.start = ftimer_start}};
 	struct throttle *thr = (envb & 0x20) ? throttle_new(16, 3, 60) : NULL;
 	struct smtp_clients *clients =
 	    (envb & 0x08) ? smtp_clients_new(0, 1) : NULL;
@@ -171,9 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct smtp_env env = {
 	    .auth = (envb & 0x04) ? &auth_ri.r : NULL,
-	    .clock = &timer.base,
+	    .timer = &timer.base,
 	    .throttle = thr,
 	    .clients = clients,
+	    .set_timeout = (envb & 0x40) ? fz_set_timeout : NULL,
 	};
 	struct smtp_session_cfg cfg = {
 	    .hostname = "mail.example.org",
