@@ -8,12 +8,53 @@
 #include "store_sqlite_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+/* Locks of this process whose release failed (disk full, I/O error):
+ * their rows name a live holder (this process), so without this list the
+ * mailbox would stay INUSE until the daemon restarts. A row listed here is
+ * taken over; the list is per process because every session of a daemon
+ * shares its pid. */
+#define MBOX_STALE_MAX 64
+static struct {
+	uint64_t mailbox, token;
+} mbox_stale[MBOX_STALE_MAX];
+static pthread_mutex_t mbox_stale_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Adds (keep) or removes (!keep) a released lock of this process. */
+static void mbox_stale_set(uint64_t mailbox, uint64_t token, bool keep)
+{
+	pthread_mutex_lock(&mbox_stale_lock);
+	int free_slot = -1;
+	for (int i = 0; i < MBOX_STALE_MAX; i++) {
+		if (mbox_stale[i].mailbox == mailbox && !keep)
+			mbox_stale[i].mailbox = 0;
+		if (mbox_stale[i].mailbox == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (keep && free_slot >= 0) {
+		mbox_stale[free_slot].mailbox = mailbox;
+		mbox_stale[free_slot].token = token;
+	}
+	pthread_mutex_unlock(&mbox_stale_lock);
+}
+
+static bool mbox_stale_has(uint64_t mailbox, uint64_t token)
+{
+	bool found = false;
+	pthread_mutex_lock(&mbox_stale_lock);
+	for (int i = 0; i < MBOX_STALE_MAX && !found; i++)
+		found = mbox_stale[i].mailbox == mailbox &&
+		        mbox_stale[i].token == token;
+	pthread_mutex_unlock(&mbox_stale_lock);
+	return found;
+}
 
 /* Free pages tolerated before store_vacuum_maybe gives some back. */
 #define MBOX_FREELIST_MAX 2048
@@ -96,6 +137,9 @@ static enum store_status mbox_lock_free(struct store *st, uint64_t mailbox)
 		alive = mbox_holder_alive(st, pid,
 		                          (uint64_t)sqlite3_column_int64(q, 1),
 		                          (const char *)sqlite3_column_text(q, 2));
+		if (alive && pid == getpid() &&
+		    mbox_stale_has(mailbox, (uint64_t)sqlite3_column_int64(q, 3)))
+			alive = false; /* ours, released but not written */
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -139,6 +183,7 @@ enum store_status store_mailbox_lock(struct store *st, uint64_t mailbox,
 		return s;
 	if ((s = store_tx_commit(st)) != STORE_OK)
 		return s;
+	mbox_stale_set(mailbox, 0, false);
 	*token = tok;
 	return STORE_OK;
 }
@@ -157,9 +202,14 @@ void store_mailbox_unlock(struct store *st, uint64_t mailbox, uint64_t token)
 			if (s == STORE_OK)
 				s = store_tx_commit(st);
 		}
-		if (s != STORE_TEMPFAIL)
+		if (s == STORE_OK)
 			return;
+		if (s != STORE_TEMPFAIL)
+			break;
 	}
+	/* Not written (disk full...): the row stays, marked released for
+	 * this process's next lock of the mailbox. */
+	mbox_stale_set(mailbox, token, true);
 }
 
 enum store_status store_mailbox_list(struct store *st, uint64_t mailbox,

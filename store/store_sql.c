@@ -144,7 +144,7 @@ const char *const store_sql[ST__COUNT] = {
 	                  "WHERE e.mailbox_id = ?1 ORDER BY e.id",
 
 	[ST_MBOX_EXISTS] = "SELECT 1 FROM mailboxes WHERE id = ?1",
-	[ST_LOCK_GET] = "SELECT pid, starttime, boot_id FROM locks "
+	[ST_LOCK_GET] = "SELECT pid, starttime, boot_id, token FROM locks "
 	                "WHERE mailbox_id = ?1",
 	[ST_LOCK_PUT] = "INSERT OR REPLACE INTO locks(mailbox_id, pid, "
 	                "starttime, boot_id, token, acquired) "
