@@ -469,6 +469,10 @@ static const char *io_tls_desc(void *ctx)
 {
 	return conn_tls_desc(ctx);
 }
+static void io_set_timeout(void *ctx, unsigned seconds)
+{
+	conn_set_timeout(ctx, seconds);
+}
 
 const struct session_io conn_session_io = {
 	.write = io_write,
@@ -477,4 +481,5 @@ const struct session_io conn_session_io = {
 	.close = io_close,
 	.resume = io_resume,
 	.tls_desc = io_tls_desc,
+	.set_timeout = io_set_timeout,
 };

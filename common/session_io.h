@@ -28,6 +28,9 @@ struct session_io {
 	void (*resume)(void *ctx);
 	/* "TLSv1.3 TLS1-3-AES-128-GCM-SHA256"-style text, or NULL before TLS. */
 	const char *(*tls_desc)(void *ctx);
+	/* Sets the idle timeout (seconds) for the state the session is in
+	 * (RFC 5321 4.5.3.2). May be NULL in test harnesses. */
+	void (*set_timeout)(void *ctx, unsigned seconds);
 };
 
 /* Output high and low water marks for bulk producers. */

@@ -61,7 +61,7 @@ static void sasl_stop(struct smtp_session *s)
  * pause. */
 static void auth_failed(struct smtp_session *s, const char *why)
 {
-	time_t now = time(NULL);
+	time_t now = clock_now(s->env->clock);
 	unsigned n = 1;
 
 	sasl_wipe_job(s);
@@ -148,7 +148,8 @@ void smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *c)
 	/* STYLE.md 14: an address that keeps failing gets no more checks
 	 * for a while, only the pause and a temporary refusal. */
 	if (s->env->throttle &&
-	    throttle_blocked(s->env->throttle, s->ip, time(NULL))) {
+	    throttle_blocked(s->env->throttle, s->ip,
+	                     clock_now(s->env->clock))) {
 		log_info(s->sid, "auth throttled ip=%s", s->ip);
 		s->delay_throttled = true;
 		smtp_job_delay(s, s->cfg.auth_fail_delay_ms *

@@ -23,7 +23,7 @@ void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 
 void smtp_job_delay(struct smtp_session *s, unsigned ms)
 {
-	if (!s->env->timer || ms == 0) {
+	if (!s->env->clock || ms == 0) {
 		/* No timer: a job that does nothing, on the store runner,
 		 * keeps the completion path the same. */
 		smtp_job_submit(s, SMTP_JOB_DELAY);
@@ -32,7 +32,7 @@ void smtp_job_delay(struct smtp_session *s, unsigned ms)
 	s->job.kind = SMTP_JOB_DELAY;
 	s->job.status = STORE_OK;
 	s->busy = true;
-	s->env->timer->start(s->env->timer, &s->job.job, ms);
+	s->env->clock->delay(s->env->clock, &s->job.job, ms);
 }
 
 void smtp_txn_free(struct smtp_session *s)

@@ -72,7 +72,7 @@ static int smtp_trace(struct smtp_session *s, struct buf *b)
 	bool v6 = strchr(s->ip, ':') != NULL;
 	char date[64], proto[16];
 
-	smtp_date(date, sizeof date, time(NULL));
+	smtp_date(date, sizeof date, clock_now(s->env->clock));
 	smtp_protocol(s, proto, sizeof proto);
 	const char *rdns = s->peer ? s->peer->rdns : NULL;
 	if (buf_printf(b, "Return-Path: <%s>\r\n", t->sender) < 0 ||

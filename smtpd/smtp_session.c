@@ -158,7 +158,7 @@ void smtp_timeout_update(struct smtp_session *s)
 {
 	unsigned t = s->cfg.timeout;
 
-	if (!s->env->set_timeout || s->closing || s->closed)
+	if (!s->io->set_timeout || s->closing || s->closed)
 		return;
 	if (s->busy)
 		t = SMTP_BUSY_TIMEOUT; /* we owe the reply, not the client */
@@ -166,7 +166,7 @@ void smtp_timeout_update(struct smtp_session *s)
 		t = SMTP_SASL_TIMEOUT;
 	if (t != s->timeout_set) {
 		s->timeout_set = t;
-		s->env->set_timeout(s->io_ctx, t);
+		s->io->set_timeout(s->io_ctx, t);
 	}
 }
 

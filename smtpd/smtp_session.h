@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "job.h"
 #include "session_io.h"
 
@@ -48,14 +49,6 @@ struct smtp_session_cfg {
 	const struct smtp_env *env; /* shared services; NULL: none of them */
 };
 
-/* Holds a job back for a while (the pause before a failed-AUTH reply):
- * start() calls j->done on the loop thread after ms milliseconds; j->work
- * is never called. The daemon implements it with a libuv timer, the tests
- * with their inline runner. done is always called, exactly once. */
-struct smtp_timer {
-	void (*start)(struct smtp_timer *t, struct job *j, unsigned ms);
-};
-
 struct throttle;
 struct smtp_clients;
 
@@ -63,15 +56,12 @@ struct smtp_clients;
  * outlives every session. A NULL member switches its feature off. */
 struct smtp_env {
 	struct runner *auth;    /* store_user_auth; NULL: the store runner */
-	struct smtp_timer *timer;       /* may be NULL: no AUTH delay */
+	struct clock *clock;            /* now() and the AUTH pause (clock.h);
+	                                   NULL: wall time, no pause */
 	struct throttle *throttle;      /* AUTH failures per address; may be
 	                                   NULL */
 	struct smtp_clients *clients;   /* connections per address; may be
 	                                   NULL */
-	/* Sets the connection's idle timeout (seconds) for the state the
-	 * session is in (RFC 5321 4.5.3.2); may be NULL. io_ctx is the
-	 * session's. */
-	void (*set_timeout)(void *io_ctx, unsigned seconds);
 	/* The outbound queue (issue 9); NULL: none, and mail for remote
 	 * recipients of authenticated sessions is refused with a 451.
 	 * Called after a message for remote recipients was queued. */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "conn.h"
 #include "daemon.h"
@@ -33,83 +32,6 @@
  * like Postfix's 50 of 100 processes halved again for a small box. */
 #define SMTPD_PER_ADDR_SHARE 4
 
-/* ---- smtp_timer over libuv timers ------------------------------------ */
-
-struct smtpd_delay {
-	uv_timer_t t;
-	struct job *j;
-	struct smtpd_delay *prev, *next;
-	struct smtpd_timer *owner;
-};
-
-struct smtpd_timer {
-	struct smtp_timer base; /* first: the sessions see only this */
-	uv_loop_t *loop;
-	struct smtpd_delay *pending;
-};
-
-static void delay_unlink(struct smtpd_delay *d)
-{
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		d->owner->pending = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-}
-
-/* The handle's memory goes in its close callback (libuv's rule), and only
- * then is the job done. */
-static void delay_closed(uv_handle_t *h)
-{
-	struct smtpd_delay *d = h->data;
-	struct job *j = d->j;
-
-	free(d);
-	j->done(j);
-}
-
-static void delay_fire(uv_timer_t *t)
-{
-	struct smtpd_delay *d = t->data;
-
-	delay_unlink(d);
-	uv_close((uv_handle_t *)t, delay_closed);
-}
-
-static void smtpd_timer_start(struct smtp_timer *base, struct job *j,
-                              unsigned ms)
-{
-	struct smtpd_timer *tm = (struct smtpd_timer *)base;
-	struct smtpd_delay *d = calloc(1, sizeof *d);
-
-	if (!d) {
-		j->done(j); /* no memory for a timer: no pause */
-		return;
-	}
-	d->j = j;
-	d->owner = tm;
-	uv_timer_init(tm->loop, &d->t);
-	d->t.data = d;
-	d->next = tm->pending;
-	if (d->next)
-		d->next->prev = d;
-	tm->pending = d;
-	uv_timer_start(&d->t, delay_fire, ms, 0);
-}
-
-/* After the loop stopped: every pending pause ends now (job.h: done is
- * always called), before the worker pools are drained. */
-static void smtpd_timer_flush(struct smtpd_timer *tm)
-{
-	while (tm->pending) {
-		struct smtpd_delay *d = tm->pending;
-		delay_unlink(d);
-		uv_timer_stop(&d->t);
-		uv_close((uv_handle_t *)&d->t, delay_closed);
-	}
-	uv_run(tm->loop, UV_RUN_NOWAIT);
-}
 
 /* ---- conn_handler ---------------------------------------------------- */
 
@@ -119,11 +41,6 @@ struct smtpd_listener {
 	struct runner *runner;
 };
 
-/* RFC 5321 4.5.3.2: the session picks the timeout for its state. */
-static void set_timeout(void *io_ctx, unsigned seconds)
-{
-	conn_set_timeout(io_ctx, seconds);
-}
 
 static void *on_open(struct conn *c, void *listener_arg, struct buf *in)
 {
@@ -202,17 +119,12 @@ int main(int argc, char **argv)
 
 	unsigned total = cfg->smtp.max_connections;
 	unsigned per_addr = total / SMTPD_PER_ADDR_SHARE;
-	struct smtpd_timer timer = {
-		.base.start = smtpd_timer_start,
-		.loop = server_loop(srv),
-	};
 	struct smtp_env env = {
-		.timer = &timer.base,
+		.clock = server_clock(srv),
 		.throttle = throttle_new(SMTPD_THROTTLE_SLOTS,
 		                         SMTPD_THROTTLE_LIMIT,
 		                         SMTPD_THROTTLE_WINDOW),
 		.clients = smtp_clients_new(total, per_addr ? per_addr : 1),
-		.set_timeout = set_timeout,
 	};
 	if (!env.throttle || !env.clients)
 		daemon_die("out of memory");
@@ -295,7 +207,6 @@ int main(int argc, char **argv)
 	 * complete (their done callbacks free closed sessions) before the
 	 * threads stop. */
 	int rc = server_run(srv);
-	smtpd_timer_flush(&timer);
 	outbound_stop(ob);
 	workq_free(queue); /* results of finished deliveries are recorded */
 	outbound_free(ob);

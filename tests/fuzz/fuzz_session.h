@@ -194,6 +194,13 @@ static inline const char *fz_tls_desc(void *ctx)
 	return c->in_tls ? "TLSv1.3 FUZZ-CIPHER" : NULL;
 }
 
+static inline void fz_set_timeout(void *ctx, unsigned seconds)
+{
+	struct fz_conn *c = ctx;
+	FUZZ_CHECK(!c->gone);
+	FUZZ_CHECK(seconds > 0);
+}
+
 static const struct session_io fz_io = {
     .write = fz_write,
     .pending = fz_pending,
@@ -201,6 +208,7 @@ static const struct session_io fz_io = {
     .close = fz_close,
     .resume = fz_resume,
     .tls_desc = fz_tls_desc,
+    .set_timeout = fz_set_timeout,
 };
 
 static inline unsigned fz_run_jobs(struct fz_conn *c)

@@ -59,7 +59,7 @@ static const char *mio_tls_desc(void *ctx)
 
 static const struct session_io mio_io = {
 	mio_write, mio_pending, mio_starttls, mio_close, mio_resume,
-	mio_tls_desc,
+	mio_tls_desc, NULL,
 };
 
 /* ---- the store --------------------------------------------------------- */

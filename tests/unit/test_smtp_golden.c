@@ -74,7 +74,10 @@ struct golden {
 	struct runner_inline store, auth;
 	struct throttle *thr;
 	struct smtp_clients *clients;
-	struct smtp_timer timer;
+	/* Time stands still (trace dates and throttle windows never depend
+	 * on the wall clock) except for the pauses, which move it on. */
+	struct clock_manual clock;
+	void (*manual_delay)(struct clock *c, struct job *j, unsigned ms);
 	struct smtp_env env;
 	struct buf out; /* the transcript, raw */
 	struct gsess sess[MAX_SESS];
@@ -118,6 +121,16 @@ static const char *gio_tls_desc(void *ctx)
 	                                     : NULL;
 }
 
+static void event(struct golden *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void gset_timeout(void *io_ctx, unsigned seconds)
+{
+	struct gsess *gs = io_ctx;
+	if (gs->show_idle)
+		event(gs->g, "idle %u", seconds);
+}
+
 static const struct session_io gio = {
 	.write = gio_write,
 	.pending = gio_pending,
@@ -125,10 +138,9 @@ static const struct session_io gio = {
 	.close = gio_close,
 	.resume = gio_resume,
 	.tls_desc = gio_tls_desc,
+	.set_timeout = gset_timeout,
 };
 
-static void event(struct golden *g, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 static void event(struct golden *g, const char *fmt, ...)
 {
@@ -140,27 +152,22 @@ static void event(struct golden *g, const char *fmt, ...)
 	buf_puts(&g->out, "\r\n");
 }
 
-/* The pause is recorded, then ends at once (on the next drain). */
-static void gtimer_start(struct smtp_timer *t, struct job *j, unsigned ms)
+/* The pause is recorded, then ends on the next drain. */
+static void gclock_delay(struct clock *c, struct job *j, unsigned ms)
 {
-	struct golden *g = (struct golden *)((char *)t -
-	                                     offsetof(struct golden, timer));
+	struct golden *g = (struct golden *)((char *)c -
+	                                     offsetof(struct golden, clock));
 	event(g, "delay %u", ms);
-	runner_submit(&g->store.r, j);
+	g->manual_delay(c, j, ms);
 }
 
-static void gset_timeout(void *io_ctx, unsigned seconds)
-{
-	struct gsess *gs = io_ctx;
-	if (gs->show_idle)
-		event(gs->g, "idle %u", seconds);
-}
 
 /* ---- driving a session ------------------------------------------------- */
 
 static void drain(struct golden *g)
 {
-	while (runner_inline_drain(&g->store) + runner_inline_drain(&g->auth))
+	while (runner_inline_drain(&g->store) + runner_inline_drain(&g->auth) +
+	       clock_manual_fire(&g->clock))
 		;
 }
 
@@ -172,7 +179,8 @@ static void step(struct gsess *gs)
 		size_t before = gs->in.len;
 		smtp_session_input(gs->s);
 		unsigned ran = runner_inline_drain(&gs->g->store) +
-		               runner_inline_drain(&gs->g->auth);
+		               runner_inline_drain(&gs->g->auth) +
+		               clock_manual_fire(&gs->g->clock);
 		if (!ran && gs->in.len == before)
 			break;
 	}
@@ -455,16 +463,18 @@ static void golden_init(struct golden *g, bool bytewise)
 	          STORE_OK);
 	runner_inline_init(&g->store, g->st);
 	runner_inline_init(&g->auth, g->st);
-	g->timer.start = gtimer_start;
+	/* A fixed start: 2026-01-01T00:00:00Z. */
+	clock_manual_init(&g->clock, 1767225600);
+	g->manual_delay = g->clock.c.delay;
+	g->clock.c.delay = gclock_delay;
 	buf_init(&g->out, 16 * 1024 * 1024);
 	g->thr = throttle_new(64, 10, 900);
 	g->clients = smtp_clients_new(0, 0);
 	g->env = (struct smtp_env){
 		.auth = &g->auth.r,
-		.timer = &g->timer,
+		.clock = &g->clock.c,
 		.throttle = g->thr,
 		.clients = g->clients,
-		.set_timeout = gset_timeout,
 	};
 }
 
