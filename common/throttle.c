@@ -1,12 +1,13 @@
 #include "throttle.h"
 
-#include <arpa/inet.h>
+#include "addrkey.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct slot {
-	uint8_t key[9]; /* family byte + 8 address bytes: /32 or /64 */
+	uint8_t key[ADDRKEY_LEN]; /* family byte + 8 address bytes: /32 or /64 */
 	bool used;
 	unsigned count;
 	time_t first; /* start of the current window */
@@ -44,36 +45,7 @@ void throttle_free(struct throttle *t)
 	}
 }
 
-/* The counting key: IPv4 whole, IPv6 its /64. Unparsable text keys as
- * itself (hashed into the same 8 bytes), which is still bounded. */
-static void make_key(const char *ip, uint8_t key[9])
-{
-	unsigned char a[16];
-	memset(key, 0, 9);
-	if (inet_pton(AF_INET, ip, a) == 1) {
-		key[0] = 4;
-		memcpy(key + 1, a, 4);
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		/* An IPv4-mapped peer on a dual-stack socket is IPv4. */
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
-		                                         0, 0, 0, 0, 0xff, 0xff};
-		if (memcmp(a, mapped, 12) == 0) {
-			key[0] = 4;
-			memcpy(key + 1, a + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a, 8);
-		}
-	} else {
-		uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-		for (const char *p = ip; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		key[0] = 1;
-		memcpy(key + 1, &h, 8);
-	}
-}
-
-static struct slot *find(struct throttle *t, const uint8_t key[9],
+static struct slot *find(struct throttle *t, const uint8_t key[ADDRKEY_LEN],
                          time_t now, bool create)
 {
 	struct slot *oldest = NULL;
@@ -81,7 +53,7 @@ static struct slot *find(struct throttle *t, const uint8_t key[9],
 		struct slot *s = &t->slots[i];
 		if (s->used && now - s->first >= (time_t)t->window)
 			s->used = false; /* expired */
-		if (s->used && memcmp(s->key, key, 9) == 0)
+		if (s->used && memcmp(s->key, key, ADDRKEY_LEN) == 0)
 			return s;
 		/* The slot to reuse: a free one, else the least recent. */
 		if (!s->used) {
@@ -94,7 +66,7 @@ static struct slot *find(struct throttle *t, const uint8_t key[9],
 	if (!create)
 		return NULL;
 	memset(oldest, 0, sizeof *oldest);
-	memcpy(oldest->key, key, 9);
+	memcpy(oldest->key, key, ADDRKEY_LEN);
 	oldest->used = true;
 	oldest->first = now;
 	return oldest;
@@ -102,8 +74,8 @@ static struct slot *find(struct throttle *t, const uint8_t key[9],
 
 void throttle_fail(struct throttle *t, const char *ip, time_t now)
 {
-	uint8_t key[9];
-	make_key(ip, key);
+	uint8_t key[ADDRKEY_LEN];
+	addrkey_make(ip, key);
 	struct slot *s = find(t, key, now, true);
 	s->count++;
 	s->last = now;
@@ -111,8 +83,8 @@ void throttle_fail(struct throttle *t, const char *ip, time_t now)
 
 unsigned throttle_count(struct throttle *t, const char *ip, time_t now)
 {
-	uint8_t key[9];
-	make_key(ip, key);
+	uint8_t key[ADDRKEY_LEN];
+	addrkey_make(ip, key);
 	struct slot *s = find(t, key, now, false);
 	return s ? s->count : 0;
 }

@@ -4,13 +4,14 @@
  * when it opens and once when it closes. */
 #include "smtp_clients.h"
 
-#include <arpa/inet.h>
+#include "addrkey.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct entry {
-	uint8_t key[9]; /* family byte + 8 address bytes (/32 or /64) */
+	uint8_t key[ADDRKEY_LEN]; /* addrkey.h: /32 or /64 */
 	unsigned count;
 };
 
@@ -40,33 +41,11 @@ void smtp_clients_free(struct smtp_clients *c)
 	}
 }
 
-/* The counting key: IPv4 whole, IPv6 its /64. Text that is no address
- * (never from the I/O layer) keys as all zeros: counted, together. */
-static void make_key(const char *ip, uint8_t key[9])
-{
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
-	                                         0, 0, 0, 0, 0xff, 0xff};
-	unsigned char a[16];
-
-	memset(key, 0, 9);
-	if (inet_pton(AF_INET, ip, a) == 1) {
-		key[0] = 4;
-		memcpy(key + 1, a, 4);
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		if (memcmp(a, mapped, 12) == 0) {
-			key[0] = 4;
-			memcpy(key + 1, a + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a, 8);
-		}
-	}
-}
-
-static struct entry *find(const struct smtp_clients *c, const uint8_t key[9])
+static struct entry *find(const struct smtp_clients *c,
+                          const uint8_t key[ADDRKEY_LEN])
 {
 	for (size_t i = 0; i < c->n; i++)
-		if (memcmp(c->e[i].key, key, 9) == 0)
+		if (memcmp(c->e[i].key, key, ADDRKEY_LEN) == 0)
 			return &c->e[i];
 	return NULL;
 }
@@ -74,9 +53,9 @@ static struct entry *find(const struct smtp_clients *c, const uint8_t key[9])
 enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
                                           const char *ip)
 {
-	uint8_t key[9];
+	uint8_t key[ADDRKEY_LEN];
 
-	make_key(ip, key);
+	addrkey_make(ip, key);
 	c->total++;
 	struct entry *e = find(c, key);
 	if (!e) {
@@ -89,7 +68,7 @@ enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
 			c->cap = cap;
 		}
 		e = &c->e[c->n++];
-		memcpy(e->key, key, 9);
+		memcpy(e->key, key, ADDRKEY_LEN);
 		e->count = 0;
 	}
 	e->count++;
@@ -102,9 +81,9 @@ enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
 
 void smtp_clients_remove(struct smtp_clients *c, const char *ip)
 {
-	uint8_t key[9];
+	uint8_t key[ADDRKEY_LEN];
 
-	make_key(ip, key);
+	addrkey_make(ip, key);
 	if (c->total > 0)
 		c->total--;
 	struct entry *e = find(c, key);
@@ -116,9 +95,9 @@ void smtp_clients_remove(struct smtp_clients *c, const char *ip)
 
 unsigned smtp_clients_count(const struct smtp_clients *c, const char *ip)
 {
-	uint8_t key[9];
+	uint8_t key[ADDRKEY_LEN];
 
-	make_key(ip, key);
+	addrkey_make(ip, key);
 	const struct entry *e = find(c, key);
 	return e ? e->count : 0;
 }
