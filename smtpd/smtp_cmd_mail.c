@@ -36,6 +36,10 @@ static void param_reply(struct smtp_session *s,
 const char *smtp_store_trouble(enum store_status st)
 {
 	switch (st) {
+	case STORE_NOSPACE:
+		return "452 4.3.1 Insufficient system storage";
+	case STORE_OVERQUOTA:
+		return "452 4.2.2 Mailbox full, try again later";
 	default:
 		return "451 4.3.0 Temporary failure, try again later";
 	}
@@ -122,7 +126,9 @@ void smtp_mail_done(struct smtp_session *s)
 {
 	enum store_status st = s->job.status;
 
-	if (st == STORE_OK && s->job.mailbox == s->auth_mailbox) {
+	/* A full mailbox does not stop its owner from sending. */
+	if ((st == STORE_OK || st == STORE_OVERQUOTA) &&
+	    s->job.mailbox == s->auth_mailbox) {
 		s->state = SMTP_STATE_MAIL;
 		smtp_reply(s, "250 2.1.0 Ok");
 		return;

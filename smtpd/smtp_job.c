@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "smtp_session_int.h"
+#include "store_worker.h"
 
 void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 {
@@ -17,6 +18,9 @@ void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 		r = s->env->auth;
 	s->job.kind = kind;
 	s->job.status = STORE_OK;
+	/* Queued deliveries share one commit and one fsync (group commit). */
+	s->job.job.group = kind == SMTP_JOB_DELIVER ? &store_deliver_group
+	                                            : NULL;
 	s->busy = true;
 	runner_submit(r, &s->job.job);
 }
@@ -143,6 +147,9 @@ void smtp_job_done(struct job *j)
 	enum smtp_job_kind kind = s->job.kind;
 
 	s->busy = false;
+	/* The batch's commit failed: the delivery was undone. */
+	if (j->group && j->group_status != 0)
+		s->job.status = (enum store_status)j->group_status;
 	if ((kind == SMTP_JOB_APPEND || kind == SMTP_JOB_DELIVER ||
 	     kind == SMTP_JOB_ABORT) && s->txn)
 		s->txn->msg = s->job.msg;

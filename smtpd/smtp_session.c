@@ -108,6 +108,9 @@ void smtp_close(struct smtp_session *s)
 }
 
 static void smtp_vreply(struct smtp_session *s, bool counted, const char *fmt,
+                        va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void smtp_vreply(struct smtp_session *s, bool counted, const char *fmt,
                         va_list ap)
 {
 	char line[512]; /* RFC 5321 4.5.3.1.5: reply line, CRLF included */

@@ -374,7 +374,14 @@ pop3s = %s:%d
         for name, p in self.procs.items():
             # Every thread (the worker pools included), not only the
             # main one: a thread left behind as root would undo the drop.
-            tasks = os.listdir("/proc/%d/task" % p.pid)
+            # The port accepts (kernel backlog) before the daemon has
+            # dropped privileges and started its workers: wait for them.
+            deadline = time.monotonic() + 10
+            while True:
+                tasks = os.listdir("/proc/%d/task" % p.pid)
+                if len(tasks) > 1 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             assert len(tasks) > 1, "%s has no worker threads?" % name
             for tid in tasks:
                 with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
