@@ -840,47 +840,58 @@ static int mode_idle(void)
 			held++;
 		}
 	} else {
-		/* non-blocking connects, then poll for the greetings */
+		/* non-blocking connects in batches of 256 (a listen backlog
+		 * is a few hundred: a burst of thousands of SYNs would mostly
+		 * be dropped and retried seconds later), each batch polled
+		 * until greeted or 5 s pass */
 		struct pollfd *pf = calloc((size_t)n, sizeof *pf);
-		for (long i = 0; i < n; i++) {
-			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-			if (fd < 0) {
-				fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
-				break;
+		long b0 = 0;
+		while (b0 < n && now_s() < setup_end) {
+			long b1 = b0 + 256 < n ? b0 + 256 : n, i;
+			for (i = b0; i < b1; i++) {
+				int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+				if (fd < 0) {
+					fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
+					break;
+				}
+				/* spread the connections over 8 loopback source
+				 * addresses (127.0.0.1-8), as many clients would
+				 * be: servers limit connections per address */
+				struct sockaddr_in src = {.sin_family = AF_INET};
+				src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i % 8));
+				if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0 ||
+				    (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0 &&
+				     errno != EINPROGRESS)) {
+					fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
+					close(fd);
+					break;
+				}
+				conn_init(&cs[i], fd, 1024);
+				pf[i].fd = fd;
+				pf[i].events = POLLIN;
+				opened++;
 			}
-			/* spread the connections over 8 loopback source
-			 * addresses (127.0.0.1-8), as many clients would be:
-			 * servers limit connections per client address */
-			struct sockaddr_in src = {.sin_family = AF_INET};
-			src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i % 8));
-			if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
-				close(fd);
-				fprintf(stderr, "loadgen: bind: %s\n", strerror(errno));
+			if (i < b1)
 				break;
-			}
-			if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0 &&
-			    errno != EINPROGRESS) {
-				close(fd);
-				break;
-			}
-			conn_init(&cs[i], fd, 1024);
-			pf[i].fd = fd;
-			pf[i].events = POLLIN;
-			opened++;
-		}
-		while (held < opened && now_s() < setup_end) {
-			int r = poll(pf, (nfds_t)opened, 200);
-			if (r <= 0)
-				continue;
-			for (long i = 0; i < opened; i++) {
-				if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			double bend = now_s() + 5;
+			long greeted = 0;
+			while (greeted < b1 - b0 && now_s() < bend && now_s() < setup_end) {
+				if (poll(pf + b0, (nfds_t)(b1 - b0), 200) <= 0)
 					continue;
-				ssize_t k = recv(pf[i].fd, cs[i].buf, cs[i].cap, 0);
-				pf[i].fd = -pf[i].fd - 1; /* done with it */
-				if (k > 0 && (smtp ? !strncmp(cs[i].buf, "220", 3)
-				                   : !strncmp(cs[i].buf, "+OK", 3)))
-					held++;
+				for (long k = b0; k < b1; k++) {
+					if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+						continue;
+					ssize_t got = recv(pf[k].fd, cs[k].buf, cs[k].cap, 0);
+					pf[k].fd = -pf[k].fd - 1; /* done with it */
+					greeted++;
+					if (got > 0 && (smtp ? !strncmp(cs[k].buf, "220", 3)
+					                     : !strncmp(cs[k].buf, "+OK", 3)))
+						held++;
+				}
 			}
+			if (greeted < b1 - b0)
+				break; /* the server stopped greeting: at its limit */
+			b0 = b1;
 		}
 		free(pf);
 	}

@@ -180,7 +180,7 @@ row("peak PSS during SMTP 4 KiB, 20 conns", mib("postlite", case, "peak_pss_kib"
 pf_n = val("postfix", case, "peak_nproc")
 if pf_n:
     NOTES.append("Postfix ran %d processes at the peak of SMTP 4 KiB / 20 connections." % pf_n)
-row("peak RSS during POP3 fetch (plain)", mib("postlite", "pop3-fetch-plain", "peak_rss_kib"),
+row("peak RSS during POP3 fetch (plain; the login's yescrypt takes 16 MiB)", mib("postlite", "pop3-fetch-plain", "peak_rss_kib"),
     mib("dovecot", "pop3-fetch-plain", "peak_rss_kib"))
 for d, a, label in (("postlite-smtpd", "postfix", "SMTP"), ("postlite-pop3d", "dovecot", "POP3")):
     case = [c for (s, c) in D if s == d and c.startswith("idle-conns-") and not c.endswith("+0")]
