@@ -290,8 +290,8 @@ void config_free(struct config *cfg)
 		/* Every type that is not a number, flag or listener list is a
 		 * string cfg_set strdup'ed. */
 		enum cfg_type t = cfg_keys[i].type;
-		if (t != CFG_SIZE && t != CFG_UINT && t != CFG_BOOL &&
-		    t != CFG_ENUM && t != CFG_LISTEN)
+		if (t != CFG_SIZE && t != CFG_UINT && t != CFG_DURATION &&
+		    t != CFG_BOOL && t != CFG_ENUM && t != CFG_LISTEN)
 			free(*(char **)cfg_slot(cfg, &cfg_keys[i]));
 	}
 	free(cfg->path);

@@ -22,6 +22,8 @@ struct config {
 		/* Allow USER/PASS/AUTH without TLS on loopback listeners only
 		 * (DESIGN.md: off by default). */
 		bool plaintext_auth_loopback;
+		/* Plus-addressing separators (default "+"); NULL: off. */
+		char *recipient_delimiter;
 	} server;
 
 	struct {
@@ -61,7 +63,14 @@ struct config {
 		enum relay_tls tls; /* default starttls */
 		char *user;
 		char *password_file;
+		char *ca_file; /* NULL: the system's CA bundle */
 	} relay;
+
+	struct {
+		unsigned lifetime;  /* seconds before a bounce, default 5 days */
+		unsigned retry_min; /* first retry delay, default 5 minutes */
+		unsigned retry_max; /* longest retry delay, default 4 hours */
+	} queue;
 };
 
 /* Loads and validates path (at most 1 MiB). Returns 0 and *out (free with
@@ -91,6 +100,9 @@ size_t config_count_paths(const char *s);
 
 /* Copies path number i (from 0) of a list into out. Returns 0 or -1. */
 int config_path_at(const char *list, size_t i, char *out, size_t outsz);
+
+/* Parses "90", "90s", "15m", "4h", "5d" into seconds. Returns 0 or -1. */
+int config_parse_duration(const char *s, uint64_t *out);
 
 /* Parses "25M", "512K", "1G", "1000" into bytes (K = 1024; suffix in
  * either case). Returns 0, or -1 for anything else or a value that does not

@@ -24,6 +24,8 @@ static const char *const cfg_want[] = {
 	[CFG_UINT] = "a number", [CFG_BOOL] = "yes or no",
 	[CFG_ENUM] = "one of", [CFG_LISTEN] = "a listen list",
 	[CFG_RELAY_HOST] = "HOST[:PORT] or [IPv6][:PORT]",
+	[CFG_DURATION] = "a duration (seconds, or with an s, m, h or d suffix)",
+	[CFG_DELIMS] = "1 to 8 of the characters !#$%&'*+-/=?^_`{|}~",
 };
 /* clang-format on */
 
@@ -46,6 +48,10 @@ const struct cfg_key cfg_keys[] = {
 	KEY("server", "data_dir", CFG_PATH, server.data_dir,
 	    .def = "/var/lib/postlite"),
 	KEY("server", "user", CFG_USERNAME, server.user, .def = "postlite"),
+	/* Plus-addressing: alice+lists@ is delivered to alice@ (each
+	 * character separates); empty turns it off. */
+	KEY("server", "recipient_delimiter", CFG_DELIMS,
+	    server.recipient_delimiter, .def = "+", .flags = CFG_OPTIONAL),
 	KEY("server", "plaintext_auth_loopback", CFG_BOOL,
 	    server.plaintext_auth_loopback, .def = "no",
 	    .names = cfg_bool_names),
@@ -84,6 +90,17 @@ const struct cfg_key cfg_keys[] = {
 	KEY("relay", "user", CFG_STRING, relay.user, .flags = CFG_OPTIONAL),
 	KEY("relay", "password_file", CFG_PATH, relay.password_file,
 	    .flags = CFG_OPTIONAL),
+	/* CA bundle that verifies the smarthost; default: the system's. */
+	KEY("relay", "ca_file", CFG_PATH, relay.ca_file, .flags = CFG_OPTIONAL),
+
+	/* Outbound queue: how long to keep trying (then a bounce), and the
+	 * retry back-off, doubling from retry_min up to retry_max. */
+	KEY("queue", "lifetime", CFG_DURATION, queue.lifetime,
+	    .min = 60, .max = 30 * 86400, .def = "5d"),
+	KEY("queue", "retry_min", CFG_DURATION, queue.retry_min,
+	    .min = 1, .max = 86400, .def = "5m"),
+	KEY("queue", "retry_max", CFG_DURATION, queue.retry_max,
+	    .min = 1, .max = 7 * 86400, .def = "4h"),
 };
 /* clang-format on */
 
@@ -145,6 +162,35 @@ int config_parse_size(const char *s, uint64_t *out)
 	case 'G':
 	case 'g':
 		mult = GIB;
+		s++;
+		break;
+	}
+	if (*s != '\0' || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *out)
+{
+	uint64_t v, mult = 1;
+
+	if (!s || cfg_parse_u64(&s, &v) != 0)
+		return -1;
+	switch (*s) {
+	case 's':
+		s++;
+		break;
+	case 'm':
+		mult = 60;
+		s++;
+		break;
+	case 'h':
+		mult = 3600;
+		s++;
+		break;
+	case 'd':
+		mult = 86400;
 		s++;
 		break;
 	}
@@ -234,7 +280,8 @@ static int cfg_bad(const struct cfg_key *k, const char *v, char *why,
 	char lo[24], hi[24], more[96] = "";
 	size_t n = 0;
 
-	if (k->type == CFG_SIZE || k->type == CFG_UINT) {
+	if (k->type == CFG_SIZE || k->type == CFG_UINT ||
+	    k->type == CFG_DURATION) {
 		if (k->type == CFG_SIZE) {
 			cfg_fmt_size(lo, sizeof lo, k->min);
 			cfg_fmt_size(hi, sizeof hi, k->max);
@@ -293,6 +340,13 @@ int cfg_set(struct config *cfg, const struct cfg_key *k, const char *v,
 	case CFG_SIZE:
 		ok = config_parse_size(v, &n) == 0;
 		break;
+	case CFG_DURATION:
+		ok = config_parse_duration(v, &n) == 0;
+		break;
+	case CFG_DELIMS:
+		ok = strlen(v) <= 8 && strspn(v, "!#$%&'*+-/=?^_`{|}~") ==
+		                           strlen(v);
+		break;
 	case CFG_UINT:
 		ok = cfg_parse_u64(&end, &n) == 0 && !*end;
 		break;
@@ -309,7 +363,8 @@ int cfg_set(struct config *cfg, const struct cfg_key *k, const char *v,
 	case CFG_LISTEN:
 		break;
 	}
-	if ((k->type == CFG_SIZE || k->type == CFG_UINT) &&
+	if ((k->type == CFG_SIZE || k->type == CFG_UINT ||
+	     k->type == CFG_DURATION) &&
 	    (n < k->min || n > k->max))
 		ok = 0;
 	if (!ok)
@@ -320,6 +375,7 @@ int cfg_set(struct config *cfg, const struct cfg_key *k, const char *v,
 		*(uint64_t *)slot = n;
 		return 0;
 	case CFG_UINT:
+	case CFG_DURATION:
 		*(unsigned *)slot = (unsigned)n;
 		return 0;
 	case CFG_BOOL:

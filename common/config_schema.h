@@ -21,6 +21,8 @@ enum cfg_type {
 	CFG_ENUM,       /* one of names, stored as its index */
 	CFG_LISTEN,     /* listen_parse(); empty = disabled */
 	CFG_RELAY_HOST, /* host[:port] into relay.host and relay.port */
+	CFG_DURATION,   /* config_parse_duration(), min..max seconds */
+	CFG_DELIMS,     /* 1..8 characters allowed in a local part, not '.' */
 };
 
 enum {
@@ -38,7 +40,7 @@ struct cfg_key {
 	unsigned flags;
 };
 
-#define CFG_NKEYS 22
+#define CFG_NKEYS 27
 extern const struct cfg_key cfg_keys[];
 
 /* Index of the (section, key) row, or of the section's first row when key

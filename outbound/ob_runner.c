@@ -42,9 +42,14 @@ int outbound_cfg_from(const struct config *config, struct outbound_cfg *cfg,
 	cfg->relay_port = config->relay.port;
 	cfg->relay_tls = config->relay.tls;
 	cfg->relay_user = config->relay.user;
-	cfg->lifetime = env_uint("POSTLITE_QUEUE_LIFETIME", OUTBOUND_LIFETIME);
-	cfg->backoff_min = OUTBOUND_BACKOFF_MIN;
-	cfg->backoff_max = OUTBOUND_BACKOFF_MAX;
+	/* [queue] settings; the POSTLITE_QUEUE_* variables override them
+	 * for tests (outbound.h). */
+	cfg->lifetime = env_uint("POSTLITE_QUEUE_LIFETIME",
+	                         config->queue.lifetime);
+	cfg->backoff_min = config->queue.retry_min;
+	cfg->backoff_max = config->queue.retry_max;
+	if (cfg->backoff_max < cfg->backoff_min)
+		cfg->backoff_max = cfg->backoff_min;
 	const char *b = getenv("POSTLITE_QUEUE_BACKOFF");
 	unsigned lo, hi;
 	if (b && sscanf(b, "%u,%u", &lo, &hi) == 2 && lo && lo <= hi) {
@@ -57,6 +62,8 @@ int outbound_cfg_from(const struct config *config, struct outbound_cfg *cfg,
 	cfg->mx_port = env_uint("POSTLITE_QUEUE_MX_PORT", 25);
 	cfg->dns_servers = getenv("POSTLITE_QUEUE_DNS");
 	cfg->ca_file = getenv("POSTLITE_QUEUE_CA_FILE");
+	if (!cfg->ca_file)
+		cfg->ca_file = config->relay.ca_file;
 	if (!cfg->ca_file)
 		cfg->ca_file = "/etc/ssl/certs/ca-certificates.crt";
 	cfg->max_sessions = 10;

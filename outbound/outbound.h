@@ -25,11 +25,8 @@ struct server;
 struct runner;
 struct outbound;
 
-/* Default retry schedule and lifetime (RFC 5321 4.5.4.1: retry at least
- * 30 minutes apart, give up after 4-5 days). */
-#define OUTBOUND_LIFETIME (5 * 24 * 3600)
-#define OUTBOUND_BACKOFF_MIN 300
-#define OUTBOUND_BACKOFF_MAX (4 * 3600)
+/* The retry schedule and lifetime come from [queue] (defaults 5m doubling
+ * to 4h, 5 days: RFC 5321 4.5.4.1 asks to give up after 4-5 days). */
 #define OUTBOUND_POLL 60
 /* RFC 5321 6.3: a loop is assumed past this many Received: fields. */
 #define OUTBOUND_MAX_RECEIVED 30
@@ -56,8 +53,8 @@ struct outbound_cfg {
 
 /* Fills cfg from the daemon's config: [server] hostname and data_dir,
  * [relay] (reading password_file now: call it before dropping
- * privileges), the defaults above, and these environment overrides
- * (tests and diagnosis; no config keys yet):
+ * privileges; ca_file), [queue] lifetime and retry_min/retry_max, and
+ * these environment overrides (tests and diagnosis only):
  *   POSTLITE_QUEUE_LIFETIME   seconds
  *   POSTLITE_QUEUE_BACKOFF    "MIN,MAX" seconds
  *   POSTLITE_QUEUE_POLL       seconds

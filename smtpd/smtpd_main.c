@@ -94,10 +94,12 @@ static void queue_kick(void *arg)
 }
 
 static struct workq *pool_or_die(struct server *srv, const char *name,
-                                 unsigned threads, const char *data_dir)
+                                 unsigned threads,
+                                 struct store_worker_conf *conf)
 {
-	struct workq *wq = workq_new(srv, name, threads, store_worker_open,
-	                             store_worker_close, (void *)data_dir);
+	struct workq *wq = workq_new(srv, name, threads,
+	                             store_worker_open_conf,
+	                             store_worker_close, conf);
 	if (!wq)
 		daemon_die("cannot start %s workers", name);
 	return wq;
@@ -186,12 +188,16 @@ int main(int argc, char **argv)
 	daemon_drop_privileges(cfg);
 	if (store_worker_check(cfg->server.data_dir, err, sizeof err) != 0)
 		daemon_die("%s", err);
+	/* Every worker's store resolves recipients the same way. */
+	struct store_worker_conf wconf = {
+		.data_dir = cfg->server.data_dir,
+		.recipient_delimiter = cfg->server.recipient_delimiter,
+	};
 	struct workq *auth = pool_or_die(srv, "auth", SMTPD_AUTH_THREADS,
-	                                 cfg->server.data_dir);
+	                                 &wconf);
 	struct workq *store = pool_or_die(srv, "store", SMTPD_STORE_THREADS,
-	                                  cfg->server.data_dir);
-	struct workq *queue = pool_or_die(srv, "queue", 1,
-	                                  cfg->server.data_dir);
+	                                  &wconf);
+	struct workq *queue = pool_or_die(srv, "queue", 1, &wconf);
 	struct outbound *ob = outbound_new(srv, workq_runner(queue), &obcfg,
 	                                   err, sizeof err);
 	if (!ob)

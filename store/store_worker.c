@@ -65,8 +65,8 @@ void *store_worker_open_conf(void *conf)
 {
 	const struct store_worker_conf *c = conf;
 	struct store *st = store_worker_open((void *)c->data_dir);
-	if (st && c->recipient_delimiter &&
-	    store_set_delimiters(st, c->recipient_delimiter) != STORE_OK) {
+	if (st && store_set_delimiters(st, c->recipient_delimiter) !=
+	                  STORE_OK) {
 		log_err(NULL, "store worker: %s", store_errmsg(st));
 		store_close(st);
 		return NULL;

@@ -18,7 +18,8 @@ void *store_worker_open(void *data_dir);
  * struct store_worker_conf * that outlives the pool. */
 struct store_worker_conf {
 	const char *data_dir;
-	const char *recipient_delimiter; /* NULL: the store's default "+" */
+	/* [server] recipient_delimiter: NULL or "" turns plus-addressing off */
+	const char *recipient_delimiter;
 };
 void *store_worker_open_conf(void *conf);
 

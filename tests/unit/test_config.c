@@ -623,6 +623,64 @@ static void test_sample_file(const char *path)
 	config_free(c);
 }
 
+/* Plus-addressing separators and the outbound queue's durations. */
+static void test_queue_and_delimiter(void)
+{
+	struct config *c;
+	char err[512];
+	const char *def = "[server]\nhostname = mail.example.org\n";
+	CHECK_INT(config_parse("t.conf", def, strlen(def), &c, err, sizeof err),
+	          0);
+	CHECK_STR(c->server.recipient_delimiter, "+");
+	CHECK_INT(c->queue.lifetime, 5 * 86400);
+	CHECK_INT(c->queue.retry_min, 300);
+	CHECK_INT(c->queue.retry_max, 4 * 3600);
+	CHECK(c->relay.ca_file == NULL);
+	config_free(c);
+
+	const char *set = "[server]\nrecipient_delimiter = +-\n"
+	                  "[queue]\nlifetime = 2d\nretry_min = 90\n"
+	                  "retry_max = 15m\n";
+	CHECK_INT(config_parse("t.conf", set, strlen(set), &c, err, sizeof err),
+	          0);
+	CHECK_STR(c->server.recipient_delimiter, "+-");
+	CHECK_INT(c->queue.lifetime, 2 * 86400);
+	CHECK_INT(c->queue.retry_min, 90);
+	CHECK_INT(c->queue.retry_max, 900);
+	config_free(c);
+
+	/* Empty: plus-addressing off. */
+	const char *off = "[server]\nrecipient_delimiter =\n";
+	CHECK_INT(config_parse("t.conf", off, strlen(off), &c, err, sizeof err),
+	          0);
+	CHECK(c->server.recipient_delimiter == NULL);
+	config_free(c);
+
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+		{"[server]\nrecipient_delimiter = @\n",
+		 "t.conf:2: [server] recipient_delimiter: '@' is not 1 to 8 of "
+		 "the characters !#$%&'*+-/=?^_`{|}~"},
+		{"[queue]\nlifetime = 5x\n",
+		 "t.conf:2: [queue] lifetime: '5x' is not a duration (seconds, or "
+		 "with an s, m, h or d suffix) from 60 to 2592000"},
+		{"[queue]\nlifetime = 59\n",
+		 "t.conf:2: [queue] lifetime: '59' is not a duration (seconds, or "
+		 "with an s, m, h or d suffix) from 60 to 2592000"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_INT(config_parse("t.conf", bad[i].in, strlen(bad[i].in), &c,
+		                       err, sizeof err), -1);
+		CHECK_STR(err, bad[i].err);
+	}
+	uint64_t d;
+	CHECK_INT(config_parse_duration("4h", &d), 0);
+	CHECK_INT(d, 14400);
+	CHECK_INT(config_parse_duration("h", &d), -1);
+	CHECK_INT(config_parse_duration("99999999999999999999d", &d), -1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *sample = argc > 1 ? argv[1] : NULL;
@@ -640,6 +698,7 @@ int main(int argc, char **argv)
 	test_design_sample();
 	test_values();
 	test_short_err();
+	test_queue_and_delimiter();
 	test_load();
 	test_sample_file(sample);
 	return t_done("config");
