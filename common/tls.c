@@ -220,9 +220,14 @@ int tls_server_load(struct tls_server *ts, const char *cert, const char *key,
 	char e[160];
 	int rc;
 	c->n = config_count_paths(cert);
-	if (c->n == 0 || c->n != config_count_paths(key)) {
-		snprintf(err, errlen, "need as many keys as certificates "
-		         "(at most %d)", CONFIG_MAX_CERTS);
+	if (c->n == 0 || config_count_paths(key) == 0) {
+		snprintf(err, errlen, "certificate and key files must be "
+		         "absolute paths, at most %d of each",
+		         CONFIG_MAX_CERTS);
+		goto fail;
+	}
+	if (c->n != config_count_paths(key)) {
+		snprintf(err, errlen, "need as many keys as certificates");
 		goto fail;
 	}
 	for (size_t i = 0; i < c->n; i++)
