@@ -11,6 +11,7 @@
  *                  [--persistent] [--max-seconds S] [--tls]
  *   loadgen pop3   ADDR:PORT --user U --pass P [--tls implicit|stls]
  *                  [--mode fetch|fetch-dele|dele] [--max-seconds S]
+ *                  [--login-file F]  (created once logged in; then 1 s pause)
  *   loadgen logins ADDR:PORT --user U --pass P --tls stls|implicit --count N
  *   loadgen tls    ADDR:PORT --proto smtps|pop3s --count N --conns C
  *   loadgen idle   ADDR:PORT --proto smtp|pop3 [--tls] --count N
@@ -80,7 +81,7 @@ static double cpu_s(void)
 
 static struct {
 	struct sockaddr_in addr;
-	const char *to, *user, *pass, *tls, *proto, *mode, *stop_file;
+	const char *to, *user, *pass, *tls, *proto, *mode, *stop_file, *login_file;
 	long size, count, conns;
 	double max_s;
 	int persistent;
@@ -120,6 +121,7 @@ static void parse_opts(int argc, char **argv)
 		else if (ARG("--proto")) opt.proto = v;
 		else if (ARG("--mode")) opt.mode = v;
 		else if (ARG("--stop-file")) opt.stop_file = v;
+		else if (ARG("--login-file")) opt.login_file = v;
 		else if (ARG("--size")) opt.size = atol(v);
 		else if (ARG("--count")) opt.count = atol(v);
 		else if (ARG("--conns")) opt.conns = atol(v);
@@ -637,6 +639,14 @@ static int mode_pop3(void)
 	double c0 = cpu_s(), t0 = now_s(), deadline = t0 + opt.max_s;
 	if (pop3_open(&c, opt.tls ? &t : NULL, 1 << 18) < 0)
 		die("pop3: connect/login failed");
+	if (opt.login_file) {
+		/* tell the caller the login is done (so it can take its
+		 * memory baseline after the password hash), give it a second */
+		FILE *f = fopen(opt.login_file, "w");
+		if (f)
+			fclose(f);
+		sleep(1);
+	}
 	double tlogin = now_s();
 	/* LIST: message numbers and sizes */
 	if (conn_printf(&c, "LIST\r\n") < 0 || pop3_status(&c) < 0)
