@@ -900,6 +900,23 @@ def main():
         if rc not in (0, None) and n == "pop3d":
             print("not ok - %s exited %r after SIGTERM" % (n, rc))
             c.results.append((n + " exit", "fail"))
+    # After USER/PASS and AUTH PLAIN logins (good and bad): no password,
+    # in clear or in the base64 of an AUTH PLAIN response, in any log.
+    try:
+        with open(d.log("pop3d"), "rb") as f:
+            log = f.read()
+        leaked = [u for u, pw in USERS.items()
+                  if pw.encode() in log or base64.b64encode(
+                      b"\0" + u.encode() + b"\0" + pw.encode()) in log]
+        if leaked:
+            print("not ok - credentials in the pop3d log: %s" % leaked)
+            c.results.append(("credentials in logs", "fail"))
+        else:
+            print("ok - no credentials in the pop3d log")
+            c.results.append(("credentials in logs", "ok"))
+    except OSError as e:
+        print("not ok - pop3d log unreadable: %s" % e)
+        c.results.append(("credentials in logs", "fail"))
     failed = [n for n, r in c.results if r == "fail"]
     if failed:
         for n in ("pop3d", "smtpd"):
