@@ -13,7 +13,9 @@
  *                  [--mode fetch|fetch-dele|dele] [--max-seconds S]
  *                  [--login-file F]  (created once logged in; then 1 s pause)
  *   loadgen logins ADDR:PORT --user U --pass P --tls stls|implicit --count N
- *   loadgen tls    ADDR:PORT --proto smtps|pop3s --count N --conns C
+ *   loadgen tls    ADDR:PORT --proto smtps|pop3s --count N --conns C [--resume]
+ *                  (--resume: session tickets on, every connection after a
+ *                  thread's first offers that first session again)
  *   loadgen idle   ADDR:PORT --proto smtp|pop3 [--tls] --count N
  *                  --stop-file F [--max-seconds S]
  *   loadgen hash   PASSWORD          (a yescrypt $y$ hash, for Dovecot)
@@ -84,7 +86,7 @@ static struct {
 	const char *to, *user, *pass, *tls, *proto, *mode, *stop_file, *login_file;
 	long size, count, conns;
 	double max_s;
-	int persistent;
+	int persistent, resume;
 } opt = {.size = 4096, .count = 100, .conns = 1, .max_s = 60};
 
 static void parse_addr(const char *s)
@@ -127,6 +129,7 @@ static void parse_opts(int argc, char **argv)
 		else if (ARG("--conns")) opt.conns = atol(v);
 		else if (ARG("--max-seconds")) opt.max_s = atof(v);
 		else if (!strcmp(k, "--persistent")) opt.persistent = 1;
+		else if (!strcmp(k, "--resume")) opt.resume = 1;
 		else die("unknown or incomplete option %s", k);
 #undef ARG
 	}
@@ -140,6 +143,9 @@ struct tlsconf {
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
+	/* --resume: the session of the first handshake, offered again */
+	mbedtls_ssl_session saved;
+	int have_saved;
 };
 
 #if MBEDTLS_VERSION_MAJOR >= 3
@@ -172,8 +178,11 @@ static void tlsconf_init(struct tlsconf *t)
 #endif
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
 	mbedtls_ssl_conf_session_tickets(&t->conf,
-	                                 MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+	                                 opt.resume ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+	                                            : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
 #endif
+	mbedtls_ssl_session_init(&t->saved);
+	t->have_saved = 0;
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -233,6 +242,8 @@ static int conn_tls(struct conn *c, struct tlsconf *t)
 	if (mbedtls_ssl_setup(c->ssl, &t->conf))
 		return -1;
 	mbedtls_ssl_set_bio(c->ssl, &c->fd, bio_send, bio_recv, NULL);
+	if (opt.resume && t->have_saved)
+		mbedtls_ssl_set_session(c->ssl, &t->saved);
 	int r;
 	while ((r = mbedtls_ssl_handshake(c->ssl)) != 0) {
 		if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -242,6 +253,9 @@ static int conn_tls(struct conn *c, struct tlsconf *t)
 			return -1;
 		}
 	}
+	if (opt.resume && !t->have_saved &&
+	    mbedtls_ssl_get_session(c->ssl, &t->saved) == 0)
+		t->have_saved = 1;
 	return 0;
 }
 
@@ -809,10 +823,10 @@ static int mode_tls(void)
 	double secs = now_s() - t0, cpu = cpu_s() - c0;
 	long ok = atomic_load(&hs.ok);
 	qsort(hs.lat, (size_t)ok, sizeof *hs.lat, cmp_d);
-	printf("tls proto=%s count=%ld conns=%ld ok=%ld fail=%ld secs=%.3f "
+	printf("tls proto=%s resume=%d count=%ld conns=%ld ok=%ld fail=%ld secs=%.3f "
 	       "handshakes_per_s=%.1f p50_ms=%.2f p95_ms=%.2f client_cpu_s=%.3f "
 	       "client_cpu_ms_per_conn=%.3f\n",
-	       opt.proto, opt.count, opt.conns, ok, atomic_load(&hs.fail), secs,
+	       opt.proto, opt.resume, opt.count, opt.conns, ok, atomic_load(&hs.fail), secs,
 	       ok / secs, pct(hs.lat, ok, 50) * 1000, pct(hs.lat, ok, 95) * 1000,
 	       cpu, ok ? cpu * 1000 / ok : 0);
 	return atomic_load(&hs.fail) ? 1 : 0;

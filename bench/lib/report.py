@@ -152,6 +152,13 @@ for case, anchor, label in (("tls-465", "postfix", "465 (postlite-smtpd vs Postf
         val(anchor, case, "server_cpu_ms_per_handshake"), "≤ 1 ms",
         None if pl is None else pl <= 1.0)
 
+for case, anchor, label in (("tls-465-resumed", "postfix", "465, resumed (session ticket)"),
+                            ("tls-995-resumed", "dovecot", "995, resumed (session ticket)")):
+    row("handshakes/s, " + label, val("postlite", case, "handshakes_per_s"),
+        val(anchor, case, "handshakes_per_s"))
+    row("server CPU ms per handshake, " + label, val("postlite", case, "server_cpu_ms_per_handshake"),
+        val(anchor, case, "server_cpu_ms_per_handshake"))
+
 # ---- memory ------------------------------------------------------------------
 section("memory (MiB; RSS summed over each server's processes)")
 
