@@ -4,7 +4,7 @@
  * store (domain example.org; alice with four messages, bob with one)
  * through the fake I/O layer of fuzz_session.h, with a login throttle,
  * a LOGIN-DELAY table and a clock whose time stands still (runs must
- * reproduce) and whose delays wait in the timer queue.
+ * reproduce) and whose delays wait in a clock_manual.
  *
  * Input: byte 0 is the setup (bit 0 a certificate is loaded; bit 1 the
  * listener is pop3s; bit 2 plaintext logins allowed; bit 3 the STLS
@@ -156,22 +156,6 @@ static void op_closed(void *s)
 	pop3_session_closed(s);
 }
 
-struct ftimer {
-	struct clock base; /* first */
-	struct fz_timerq q;
-};
-
-static time_t ftimer_now(struct clock *t)
-{
-	(void)t;
-	return 1767225600; /* fixed: runs must be reproducible */
-}
-
-static void ftimer_delay(struct clock *t, struct job *j, unsigned ms)
-{
-	fz_timerq_push(&((struct ftimer *)t)->q, j);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -211,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct runner_inline store_r, auth_r;
 	runner_inline_init(&store_r, st);
 	runner_inline_init(&auth_r, st);
-	struct ftimer timer = {
-	    .base = {.now = ftimer_now, .delay = ftimer_delay}};
+	struct clock_manual timer;
+	clock_manual_init(&timer, FZ_CLOCK_START);
 	struct throttle *thr = throttle_new(16, 5, 60);
 	struct pop3_logins *logins = pop3_logins_new(16);
 	FUZZ_CHECK(thr && logins);
@@ -229,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_bad_trans = (setup & 0x80) ? 3 : 0,
 	    .throttle = thr,
 	    .logins = logins,
-	    .clock = &timer.base,
+	    .clock = &timer.c,
 	};
 	struct session_peer peer = {
 	    .sid = "fuzz",
@@ -251,7 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_conn c = {
 	    .ops = &ops,
 	    .runners = {&store_r, &auth_r},
-	    .timers = &timer.q,
+	    .timers = &timer,
 	    .scale = (setup & 0x10) ? 4096 : 1,
 	    .tls_available = cfg.tls_available && !cfg.implicit_tls,
 	    .tls_fail = setup & 0x08,

@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "job.h"
+#include "clock.h"
 #include "session_io.h"
 
 /* ---- a fast stand-in for libxcrypt's crypt_rn ------------------------ */
@@ -59,39 +60,11 @@ char *crypt_rn(const char *phrase, const char *setting, void *data, int size)
 	return cd->output;
 }
 
-/* ---- timers: a queue fired by the pump ------------------------------- */
+/* ---- timers: the sessions' delays wait in a clock_manual (clock.h) whose
+ * time stands still except when the pump fires them. */
 
-struct fz_timerq {
-	struct job *head, *tail;
-	unsigned started;
-};
-
-static inline void fz_timerq_push(struct fz_timerq *q, struct job *j)
-{
-	j->next = NULL;
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-	q->started++;
-}
-
-/* Fires every timer queued so far (not those their callbacks start).
- * Returns how many fired. */
-static inline unsigned fz_timerq_fire(struct fz_timerq *q)
-{
-	struct job *j = q->head;
-	unsigned n = 0;
-	q->head = q->tail = NULL;
-	while (j) {
-		struct job *next = j->next;
-		j->done(j);
-		n++;
-		j = next;
-	}
-	return n;
-}
+/* A fixed start, so that runs reproduce: 2026-01-01T00:00:00Z. */
+#define FZ_CLOCK_START 1767225600
 
 /* ---- the fake I/O layer ---------------------------------------------- */
 
@@ -114,7 +87,7 @@ struct fz_conn {
 	void *s;
 	struct buf in;
 	struct runner_inline *runners[2];
-	struct fz_timerq *timers; /* NULL: none */
+	struct clock_manual *timers; /* NULL: none */
 	size_t total_out;         /* bytes written in all */
 	size_t unsent;            /* written since the last flush */
 	size_t scale;             /* pending() = unsent * scale */
@@ -218,7 +191,7 @@ static inline unsigned fz_run_jobs(struct fz_conn *c)
 		if (c->runners[i])
 			n += runner_inline_drain(c->runners[i]);
 	if (c->timers)
-		n += fz_timerq_fire(c->timers);
+		n += clock_manual_fire(c->timers);
 	return n;
 }
 

@@ -103,22 +103,6 @@ static void op_closed(void *s)
 	smtp_session_closed(s);
 }
 
-struct ftimer {
-	struct clock base; /* first */
-	struct fz_timerq q;
-};
-
-static time_t ftimer_now(struct clock *t)
-{
-	(void)t;
-	return 1767225600; /* fixed: runs must be reproducible */
-}
-
-static void ftimer_start(struct clock *t, struct job *j, unsigned ms)
-{
-	fz_timerq_push(&((struct ftimer *)t)->q, j);
-}
-
 static struct store *make_store(void)
 {
 	struct store *st = NULL;
@@ -159,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct runner_inline ri, auth_ri;
 	runner_inline_init(&ri, st);
 	runner_inline_init(&auth_ri, st);
-	struct ftimer timer = {.base = {.now = ftimer_now, .delay = ftimer_start}};
+	struct clock_manual timer;
+	clock_manual_init(&timer, FZ_CLOCK_START);
 	struct throttle *thr = (envb & 0x20) ? throttle_new(16, 3, 60) : NULL;
 	struct smtp_clients *clients =
 	    (envb & 0x08) ? smtp_clients_new(0, 1) : NULL;
@@ -171,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct smtp_env env = {
 	    .auth = (envb & 0x04) ? &auth_ri.r : NULL,
-	    .clock = &timer.base,
+	    .clock = &timer.c,
 	    .throttle = thr,
 	    .clients = clients,
 	};
@@ -207,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_conn c = {
 	    .ops = &ops,
 	    .runners = {&ri, &auth_ri},
-	    .timers = &timer.q,
+	    .timers = &timer,
 	    .scale = (setup & 0x10) ? 4096 : 1,
 	    .tls_available = cfg.tls_available,
 	    .tls_fail = setup & 0x08,
