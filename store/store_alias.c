@@ -51,7 +51,7 @@ enum store_status store_alias_add(struct store *st, const char *alias,
 		return s;
 	if ((s = store_tx_begin(st, true)) != STORE_OK)
 		return s;
-	int64_t domain_id, id;
+	int64_t domain_id = 0, id = 0;
 	bool disabled;
 	uint64_t mbox;
 	char pw[PASSWORD_HASH_MAX];
@@ -112,7 +112,7 @@ enum store_status store_alias_remove(struct store *st, const char *alias,
 		return s;
 	if ((s = store_tx_begin(st, true)) != STORE_OK)
 		return s;
-	int64_t id;
+	int64_t id = 0;
 	if ((s = alias_id(st, name, &id)) != STORE_OK) {
 		store_tx_rollback(st);
 		return s == STORE_NOTFOUND ? store_fail(st, s, "alias %s: not "
@@ -166,7 +166,7 @@ static enum store_status rcpt_exact(struct store *st, const char *addr,
 	bool disabled;
 	enum store_status s = dir_user_get(st, addr, hash, &disabled, rcpt);
 	explicit_bzero(hash, sizeof hash);
-	int64_t id;
+	int64_t id = 0;
 	if (s != STORE_NOTFOUND || (s = alias_id(st, addr, &id)) != STORE_OK)
 		return s;
 	sqlite3_stmt *q = store_stmt(st, ST_ALIAS_TARGETS, &s);

@@ -202,7 +202,7 @@ enum store_status store_msg_begin(struct store *st, uint64_t *msg)
 	enum store_status s = store_tx_begin(st, false);
 	if (s != STORE_OK)
 		return s;
-	uint64_t id;
+	uint64_t id = 0;
 	if ((s = msg_new(st, &id)) != STORE_OK)
 		return s;
 	if ((s = store_tx_commit(st)) != STORE_OK)
