@@ -152,14 +152,34 @@ class Server:
         raise RuntimeError("no daemon under the wrapper")
 
     def stop(self, name, sig=signal.SIGTERM):
+        # Under a wrapper the signal goes to the daemon itself: strace
+        # given SIGTERM detaches and leaves its tracee running.
+        daemon = None
+        if self.wrap.get(name) and self.procs.get(name) is not None \
+                and self.procs[name].poll() is None:
+            try:
+                daemon = self.daemon_pid(name)
+            except RuntimeError:
+                daemon = None
         p = self.procs.pop(name, None)
         if p is None:
             return None
         if p.poll() is None:
-            p.send_signal(sig)
+            if daemon:
+                try:
+                    os.kill(daemon, sig)
+                except ProcessLookupError:
+                    pass
+            else:
+                p.send_signal(sig)
         try:
             return p.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            if daemon:
+                try:
+                    os.kill(daemon, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             p.kill()
             return p.wait(timeout=10)
 
