@@ -29,15 +29,15 @@ static void cli_mbox_cb(void *arg, const struct store_msg_info *m)
 	cli_date(date, sizeof date, m->received);
 	if (!l->c->json) {
 		if (l->n++ == 0)
-			printf("%-8s %10s  %-20s  %-30s  %s\n", "UIDL", "SIZE",
+			printf("%-25s %10s  %-20s  %-30s  %s\n", "UIDL", "SIZE",
 			       "DATE", "SENDER", "SUBJECT");
-		printf("%-8" PRIu64 " %10" PRIu64 "  %-20s  %-30s  %s\n",
-		       m->entry, m->size, date, m->sender, m->subject);
+		printf("%-25s %10" PRIu64 "  %-20s  %-30s  %s\n",
+		       m->uidl, m->size, date, m->sender, m->subject);
 		return;
 	}
 	fputs(l->n++ ? ",\n " : "[", stdout);
-	printf("{\"uidl\": \"%" PRIu64 "\", \"size\": %" PRIu64 ", \"date\": "
-	       "\"%s\", \"received\": %" PRId64 ", \"sender\": ", m->entry,
+	printf("{\"uidl\": \"%s\", \"size\": %" PRIu64 ", \"date\": "
+	       "\"%s\", \"received\": %" PRId64 ", \"sender\": ", m->uidl,
 	       m->size, date, m->received);
 	cli_json_str(stdout, m->sender);
 	fputs(", \"subject\": ", stdout);

@@ -271,10 +271,13 @@ void store_batch_rollback(struct store *st);
 
 /* ---- mailbox access (POP3) ------------------------------------------- */
 
+/* A UIDL with its NUL: "ID.SALT", up to 20 + 1 + 16 characters. */
+#define STORE_UIDL_MAX 40
+
 struct store_entry {
 	uint64_t id;   /* this mailbox's reference to the message */
 	uint64_t size; /* exact octets store_entry_read returns */
-	char uidl[24]; /* unique in the mailbox, stable, never reused */
+	char uidl[STORE_UIDL_MAX]; /* unique in the mailbox, stable, never reused */
 };
 
 /* One POP3 session per mailbox across processes. OK and a token for
@@ -285,8 +288,11 @@ enum store_status store_mailbox_lock(struct store *st, uint64_t mailbox,
 void store_mailbox_unlock(struct store *st, uint64_t mailbox, uint64_t token);
 
 /* The mailbox's messages, oldest first, in a malloc'ed array (free()); an
- * empty mailbox gives *entries == NULL and *n == 0. The uidl is the entry id
- * in decimal: entry ids are never reused, even after deletion. */
+ * empty mailbox gives *entries == NULL and *n == 0. The uidl is the entry
+ * id in decimal, a dot and the entry's random salt in hex: entry ids are
+ * not reused after deletion, and the salt keeps a UIDL unique when they
+ * are, after an older backup is restored. (Entries of a store older than
+ * schema v4 have no salt, and keep their decimal UIDL.) */
 enum store_status store_mailbox_list(struct store *st, uint64_t mailbox,
                                      struct store_entry **entries, size_t *n);
 
@@ -313,7 +319,8 @@ enum store_status store_backup(struct store *st, const char *path);
 /* One message of a mailbox listing (store_mailbox_info); the strings live
  * until cb returns and are "" when unknown. */
 struct store_msg_info {
-	uint64_t entry;   /* its uidl is this in decimal (store_entry) */
+	uint64_t entry;
+	char uidl[STORE_UIDL_MAX]; /* as store_mailbox_list gives it */
 	uint64_t size;
 	int64_t received; /* arrival, seconds since the epoch */
 	const char *sender;  /* Return-Path, else From, as found */

@@ -108,6 +108,7 @@ enum store_status store_mailbox_info(struct store *st, const char *address,
 			.sender = sender ? sender : "",
 			.subject = subject ? subject : "",
 		};
+		mbox_uidl(m.uidl, m.entry, q, 5);
 		cb(arg, &m);
 	}
 	store_done(q);

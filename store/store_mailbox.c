@@ -212,6 +212,17 @@ void store_mailbox_unlock(struct store *st, uint64_t mailbox, uint64_t token)
 	mbox_stale_set(mailbox, token, true);
 }
 
+void mbox_uidl(char out[STORE_UIDL_MAX], uint64_t id, sqlite3_stmt *q,
+               int col)
+{
+	if (sqlite3_column_type(q, col) == SQLITE_NULL)
+		snprintf(out, STORE_UIDL_MAX, "%llu", (unsigned long long)id);
+	else
+		snprintf(out, STORE_UIDL_MAX, "%llu.%016llx",
+		         (unsigned long long)id,
+		         (unsigned long long)sqlite3_column_int64(q, col));
+}
+
 enum store_status store_mailbox_list(struct store *st, uint64_t mailbox,
                                      struct store_entry **entries, size_t *n)
 {
@@ -239,8 +250,7 @@ enum store_status store_mailbox_list(struct store *st, uint64_t mailbox,
 		struct store_entry *e = &v[len++];
 		e->id = (uint64_t)sqlite3_column_int64(q, 0);
 		e->size = (uint64_t)sqlite3_column_int64(q, 1);
-		snprintf(e->uidl, sizeof e->uidl, "%llu",
-		         (unsigned long long)e->id);
+		mbox_uidl(e->uidl, e->id, q, 2);
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);

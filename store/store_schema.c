@@ -152,6 +152,11 @@ static const struct schema_step {
 	{2, schema_v2, schema_fill_meta},
 	/* Version 3: the outbound queue's tables (store_queue.c). */
 	{3, store_queue_schema, NULL},
+	/* Version 4: a random salt per entry, part of its UIDL, so the ids
+	 * an older backup hands out again after a restore make new UIDLs
+	 * (store_mailbox_list). Existing entries keep NULL: their UIDL stays
+	 * the bare id clients already know. */
+	{4, "ALTER TABLE entries ADD COLUMN uidl_salt INTEGER;", NULL},
 };
 
 #define SCHEMA_NSTEPS (sizeof schema_steps / sizeof schema_steps[0])

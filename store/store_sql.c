@@ -116,11 +116,13 @@ const char *const store_sql[ST__COUNT] = {
 	[ST_CHUNK_READ] = "SELECT seq, data FROM chunks WHERE msg_id = ?1 "
 	                  "AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
 	/* OR IGNORE: a repeated mailbox gets one entry; the SELECT skips a
-	 * mailbox that is gone. */
-	[ST_ENTRY_ADD] = "INSERT OR IGNORE INTO entries(mailbox_id, msg_id) "
-	                 "SELECT id, ?2 FROM mailboxes WHERE id = ?1",
-	[ST_ENTRY_ADD_ALIAS] = "INSERT OR IGNORE INTO entries(mailbox_id, msg_id) "
-	                       "SELECT m.id, ?2 FROM alias_targets t "
+	 * mailbox that is gone. random() is the UIDL's salt (schema v4). */
+	[ST_ENTRY_ADD] = "INSERT OR IGNORE INTO entries(mailbox_id, msg_id, "
+	                 "uidl_salt) SELECT id, ?2, random() FROM mailboxes "
+	                 "WHERE id = ?1",
+	[ST_ENTRY_ADD_ALIAS] = "INSERT OR IGNORE INTO entries(mailbox_id, msg_id, "
+	                       "uidl_salt) SELECT m.id, ?2, random() "
+	                       "FROM alias_targets t "
 	                       "JOIN mailboxes m ON m.user_id = t.user_id "
 	                       "WHERE t.alias_id = ?1",
 	/* The header is in the first piece (or not worth more reading). */
@@ -131,7 +133,7 @@ const char *const store_sql[ST__COUNT] = {
 	[ST_MSG_RECEIVED] = "UPDATE messages SET received = ?2 "
 	                    "WHERE id = ?1 AND state = 1",
 	[ST_MBOX_INFO] = "SELECT e.id, m.size, coalesce(m.received, m.created), "
-	                 "m.sender, m.subject FROM entries e "
+	                 "m.sender, m.subject, e.uidl_salt FROM entries e "
 	                 "JOIN messages m ON m.id = e.msg_id "
 	                 "WHERE e.mailbox_id = ?1 ORDER BY e.id",
 	[ST_ENTRY_GET] = "SELECT e.msg_id, m.size FROM entries e "
@@ -139,7 +141,7 @@ const char *const store_sql[ST__COUNT] = {
 	                 "WHERE e.id = ?1 AND e.mailbox_id = ?2",
 	[ST_ENTRY_DEL] = "DELETE FROM entries WHERE id = ?1 AND mailbox_id = ?2 "
 	                 "RETURNING msg_id",
-	[ST_ENTRY_LIST] = "SELECT e.id, m.size FROM entries e "
+	[ST_ENTRY_LIST] = "SELECT e.id, m.size, e.uidl_salt FROM entries e "
 	                  "JOIN messages m ON m.id = e.msg_id "
 	                  "WHERE e.mailbox_id = ?1 ORDER BY e.id",
 

@@ -219,6 +219,10 @@ void store_msg_gc_maybe(struct store *st);
 /* Fills the sender and subject of message msg from its first bytes. */
 enum store_status msg_set_meta(struct store *st, uint64_t msg);
 
+/* The UIDL of entry id from the uidl_salt in column col of q's row. */
+void mbox_uidl(char out[STORE_UIDL_MAX], uint64_t id, sqlite3_stmt *q,
+               int col);
+
 /* ---- store_schema.c ---- */
 
 /* Creates or upgrades the schema in one transaction. */

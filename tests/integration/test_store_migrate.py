@@ -9,6 +9,7 @@ Ends with "N passed, N failed"."""
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -98,6 +99,20 @@ def main(tmp):
     check("init again", rc == 0, err)
     rc, out, _ = cli(conf, "stats", "--json")
     check("stats", rc == 0 and json.loads(out)["messages"] == 2, out)
+    # Mail arriving after the migration gets a salted UIDL (schema v4);
+    # the old entries keep theirs.
+    mbox = os.path.join(tmp, "new.mbox")
+    with open(mbox, "w") as f:
+        f.write("From x@remote.example Thu Nov 26 10:00:00 2026\n"
+                "From: x@remote.example\nSubject: new\n\nnew\n")
+    rc, out, err = cli(conf, "import", "alice@example.org", "mbox", mbox)
+    check("import after migration", rc == 0, out + err)
+    rc, out, err = cli(conf, "mailbox", "list", "alice@example.org",
+                       "--json")
+    uidls = [m["uidl"] for m in json.loads(out)] if rc == 0 else []
+    check("old UIDLs kept, new one salted", uidls[:2] == ["1", "3"] and
+          len(uidls) == 3 and re.fullmatch(r"4\.[0-9a-f]{16}", uidls[2]),
+          out + err)
 
     con = sqlite3.connect(db)
     con.execute("PRAGMA user_version = 99")

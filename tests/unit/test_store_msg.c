@@ -154,8 +154,17 @@ static void test_uidl_abort(const char *dir)
 	}
 	CHECK_INT(store_mailbox_list(st, a, &e, &n), STORE_OK);
 	CHECK_INT(n, 3);
-	char last[24];
+	char last[STORE_UIDL_MAX];
 	snprintf(last, sizeof last, "%s", e[2].uidl);
+	/* "ID.SALT": the id in decimal, 16 hex digits of salt. */
+	for (size_t i = 0; i < n; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "%llu.", (unsigned long long)e[i].id);
+		CHECK(strncmp(e[i].uidl, want, strlen(want)) == 0);
+		const char *salt = e[i].uidl + strlen(want);
+		CHECK_INT(strlen(salt), 16);
+		CHECK_INT(strspn(salt, "0123456789abcdef"), 16);
+	}
 	uint64_t gone = e[2].id;
 	CHECK(e[0].id < e[1].id && e[1].id < e[2].id); /* oldest first */
 	CHECK_INT(store_mailbox_expunge(st, a, &gone, 1), STORE_OK);
