@@ -51,6 +51,7 @@ struct config {
 		unsigned max_connections;  /* default 200 */
 		unsigned timeout;          /* seconds idle, 600 (RFC 1939) or more */
 		unsigned login_delay;      /* RFC 2449 LOGIN-DELAY seconds; 0 none */
+		unsigned expire;           /* RFC 2449 EXPIRE days; 0 never */
 	} pop3;
 
 	struct {

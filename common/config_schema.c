@@ -83,6 +83,11 @@ const struct cfg_key cfg_keys[] = {
 	 * logins (0: none, not advertised). */
 	KEY("pop3", "login_delay", CFG_UINT, pop3.login_delay,
 	    .min = 0, .max = 86400, .def = "0"),
+	/* RFC 2449 6.7 EXPIRE: days mail is kept after its first retrieval;
+	 * absent or empty: never deleted ("EXPIRE NEVER"). "EXPIRE 0"
+	 * (gone when the session that retrieved it ends) is not offered. */
+	KEY("pop3", "expire", CFG_UINT, pop3.expire, .min = 1, .max = 36500,
+	    .flags = CFG_OPTIONAL),
 
 	KEY("relay", "host", CFG_RELAY_HOST, relay.host, .flags = CFG_OPTIONAL),
 	KEY("relay", "tls", CFG_ENUM, relay.tls, .def = "starttls",

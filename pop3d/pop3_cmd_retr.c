@@ -64,6 +64,8 @@ static void read_complete(struct pop3_session *s)
 			         (unsigned long long)sm->offset,
 			         (unsigned long long)e->size);
 		pop3_stuff_finish(&sm->f, pop3_emit, s);
+		if (!sm->top) /* retrieved, for the [pop3] expire policy */
+			s->md->flags[sm->index] |= MD_RETRIEVED;
 		stream_end(s);
 		return;
 	}

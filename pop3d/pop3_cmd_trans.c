@@ -15,7 +15,7 @@ long pop3_msg_lookup(struct pop3_session *s, uint32_t msgno)
 		pop3_reply(s, "-ERR no such message");
 		return -1;
 	}
-	if (md->deleted[msgno - 1]) {
+	if (md->flags[msgno - 1] & MD_DELETED) {
 		/* RFC 1939 5: deleted messages may not be referred to. */
 		pop3_reply(s, "-ERR message %u already deleted", msgno);
 		return -1;
@@ -50,7 +50,7 @@ void pop3_listing_step(struct pop3_session *s)
 			return;
 		size_t i = sm->next++;
 		const struct store_entry *e = &md->e[i];
-		if (md->deleted[i])
+		if (md->flags[i] & MD_DELETED)
 			continue;
 		if (sm->kind == POP3_STREAM_LIST)
 			pop3_reply(s, "%zu %llu", i + 1,
@@ -107,7 +107,7 @@ void pop3_cmd_dele(struct pop3_session *s, const struct pop3_cmd *c)
 	if (i < 0)
 		return;
 	/* Only a mark: RFC 1939 6 deletes in the UPDATE state. */
-	md->deleted[i] = 1;
+	md->flags[i] |= MD_DELETED;
 	md->ndel++;
 	md->del_octets += md->e[i].size;
 	pop3_reply(s, "+OK message %u deleted", c->num[0]);
@@ -117,8 +117,8 @@ void pop3_cmd_rset(struct pop3_session *s, const struct pop3_cmd *c)
 {
 	struct pop3_maildrop *md = s->md;
 
-	if (md->n)
-		memset(md->deleted, 0, md->n);
+	for (size_t i = 0; i < md->n; i++)
+		md->flags[i] &= (unsigned char)~MD_DELETED;
 	md->ndel = 0;
 	md->del_octets = 0;
 	pop3_reply(s, "+OK maildrop has %zu messages (%llu octets)", md->n,
@@ -140,10 +140,12 @@ static void quit_work(struct job *j, void *wctx)
 		pj->st = STORE_TEMPFAIL;
 		return;
 	}
-	/* One durable transaction; then the lock goes, success or not. */
-	pj->st = pj->nids ? store_mailbox_expunge(wctx, pj->mailbox, pj->ids,
-	                                          pj->nids)
-	                  : STORE_OK;
+	/* One durable transaction (none when there is nothing to do); then
+	 * the lock goes, success or not. */
+	pj->st = store_mailbox_update(wctx, pj->mailbox, pj->ids, pj->nids,
+	                              pj->nseen ? pj->ids + pj->nids : NULL,
+	                              pj->nseen,
+	                              pj->expire, pj->now, &pj->expired);
 	store_mailbox_unlock(wctx, pj->mailbox, pj->token);
 	pj->unlocked = true;
 }
@@ -155,11 +157,12 @@ static void quit_complete(struct pop3_session *s)
 
 	free(j->ids);
 	j->ids = NULL;
-	j->nids = 0;
+	j->nids = j->nseen = 0;
 	if (j->unlocked)
 		s->md->locked = false;
 	if (j->st == STORE_OK) {
-		log_info(s->sid, "logout deleted=%zu", deleted);
+		log_info(s->sid, "logout deleted=%zu expired=%zu", deleted,
+		         j->expired);
 		pop3_reply(s, deleted ? "+OK Logging out, messages deleted."
 		                      : "+OK Logging out.");
 	} else {
@@ -177,10 +180,15 @@ void pop3_cmd_quit_trans(struct pop3_session *s, const struct pop3_cmd *c)
 	struct pop3_maildrop *md = s->md;
 	struct pop3_job *j = &s->job;
 
+	/* ids: the deleted entries, then (under an expire policy) the
+	 * retrieved ones that are not deleted. */
+	size_t nseen = 0;
+	for (size_t i = 0; s->cfg.expire && i < md->n; i++)
+		nseen += md->flags[i] == MD_RETRIEVED;
 	j->ids = NULL;
-	j->nids = 0;
-	if (md->ndel) {
-		j->ids = malloc(md->ndel * sizeof *j->ids);
+	j->nids = j->nseen = 0;
+	if (md->ndel + nseen) {
+		j->ids = malloc((md->ndel + nseen) * sizeof *j->ids);
 		if (!j->ids) {
 			/* RFC 1939 6: reply, then close and unlock anyway. */
 			pop3_reply(s, "-ERR [SYS/TEMP] Out of memory; no messages "
@@ -189,9 +197,15 @@ void pop3_cmd_quit_trans(struct pop3_session *s, const struct pop3_cmd *c)
 			return;
 		}
 		for (size_t i = 0; i < md->n; i++)
-			if (md->deleted[i])
+			if (md->flags[i] & MD_DELETED)
 				j->ids[j->nids++] = md->e[i].id;
+		for (size_t i = 0; nseen && i < md->n; i++)
+			if (md->flags[i] == MD_RETRIEVED)
+				j->ids[j->nids + j->nseen++] = md->e[i].id;
 	}
+	j->expire = s->cfg.expire;
+	j->now = (int64_t)clock_now(s->cfg.clock);
+	j->expired = 0;
 	j->mailbox = md->mailbox;
 	j->token = md->token;
 	j->unlocked = false;

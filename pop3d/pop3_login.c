@@ -29,8 +29,8 @@ static void open_work(struct job *j, void *wctx)
 	/* RFC 1939 8 / issue 4: the maildrop is a snapshot taken now. */
 	pj->st = store_mailbox_list(st, pj->mailbox, &pj->entries, &pj->n);
 	if (pj->st == STORE_OK) {
-		pj->deleted = calloc(pj->n ? pj->n : 1, 1);
-		if (!pj->deleted) {
+		pj->flags = calloc(pj->n ? pj->n : 1, 1);
+		if (!pj->flags) {
 			free(pj->entries);
 			pj->entries = NULL;
 			pj->st = STORE_TEMPFAIL;
@@ -74,10 +74,10 @@ static void open_complete(struct pop3_session *s)
 	md->token = j->token;
 	md->locked = true;
 	md->e = j->entries;
-	md->deleted = j->deleted;
+	md->flags = j->flags;
 	md->n = j->n;
 	j->entries = NULL;
-	j->deleted = NULL;
+	j->flags = NULL;
 	md->octets = 0;
 	for (size_t i = 0; i < md->n; i++)
 		md->octets += md->e[i].size;

@@ -20,7 +20,7 @@ void pop3_maildrop_free(struct pop3_maildrop *md)
 	if (!md)
 		return;
 	free(md->e);
-	free(md->deleted);
+	free(md->flags);
 	free(md);
 }
 

@@ -33,13 +33,19 @@ enum pop3_state {
  * taken. When the session ends without QUIT, `unlock` is submitted and the
  * job's done callback frees the struct, so the unlock outlives the session
  * and can never fail for want of memory. */
+/* A message's flags in its maildrop. */
+enum {
+	MD_DELETED = 1,   /* by DELE, until RSET */
+	MD_RETRIEVED = 2, /* sent whole by RETR, for the [pop3] expire policy */
+};
+
 struct pop3_maildrop {
 	struct job unlock;
 	uint64_t mailbox, token;
 	bool locked;
 	struct store_entry *e; /* oldest first; message number = index + 1 */
 	size_t n;
-	unsigned char *deleted; /* n flags */
+	unsigned char *flags;   /* n: MD_DELETED, MD_RETRIEVED */
 	size_t ndel;
 	uint64_t octets, del_octets;
 };
@@ -59,13 +65,16 @@ struct pop3_job {
 	uint64_t mailbox;             /* PASS out; lock, read, quit in */
 	uint64_t token;               /* lock out; quit in */
 	struct store_entry *entries;  /* lock out */
-	unsigned char *deleted;       /* lock out */
+	unsigned char *flags;         /* lock out */
 	size_t n;                     /* lock out */
 	uint64_t entry, offset;       /* read in */
 	char *buf;                    /* read in: POP3_READ_PIECE bytes */
 	size_t len, got;              /* read in / out */
-	uint64_t *ids;                /* quit in: entries to expunge */
-	size_t nids;
+	uint64_t *ids;                /* quit in: entries to expunge, then */
+	size_t nids, nseen;           /* those retrieved (expire policy) */
+	unsigned expire;              /* quit in: [pop3] expire, 0 = never */
+	int64_t now;                  /* quit in: for the expire policy */
+	size_t expired;               /* quit out: removed by the policy */
 	bool unlocked;                /* quit out: the lock was released */
 };
 

@@ -30,8 +30,8 @@ struct pop3_session_cfg {
 	                         listener + config switch) */
 	unsigned timeout;     /* idle seconds (for the record; the I/O layer
 	                         enforces it and calls pop3_session_timeout) */
-	unsigned expire;      /* RFC 2449 6.7: days the server keeps mail;
-	                         0 = "EXPIRE NEVER", what the store does (the
+	unsigned expire;      /* RFC 2449 6.7: days the server keeps mail after
+	                         its first retrieval; 0 = "EXPIRE NEVER" (the
 	                         "EXPIRE 0" policy is not offered) */
 	unsigned login_delay; /* RFC 2449 6.8: seconds between two logins to
 	                         one mailbox; 0 = no policy, not advertised */

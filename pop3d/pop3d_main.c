@@ -52,6 +52,7 @@ static void *pop3d_open(struct conn *c, void *arg, struct buf *in)
 		                  peer->local_loopback,
 		.timeout = l->ctx->timeout,
 		.login_delay = cfg->pop3.login_delay,
+		.expire = cfg->pop3.expire,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.throttle = l->ctx->throttle,
 		.logins = l->ctx->logins,

@@ -309,6 +309,18 @@ enum store_status store_entry_read(struct store *st, uint64_t mailbox,
 enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
                                         const uint64_t *entries, size_t n);
 
+/* A POP3 session's UPDATE state, in one durable transaction: removes the
+ * entries in del (as store_mailbox_expunge); then, under an expiry policy
+ * (expire_days > 0; 0 = none, and retrieved is ignored), records now as
+ * the first retrieval of the entries in retrieved that have none, and
+ * removes every entry of the mailbox first retrieved expire_days * 86400
+ * seconds or more before now, counted in *expired (may be NULL). */
+enum store_status store_mailbox_update(struct store *st, uint64_t mailbox,
+                                       const uint64_t *del, size_t ndel,
+                                       const uint64_t *retrieved, size_t nret,
+                                       unsigned expire_days, int64_t now,
+                                       size_t *expired);
+
 /* ---- administration --------------------------------------------------- */
 
 /* Writes a consistent copy of the whole store to path, a new file (EXISTS

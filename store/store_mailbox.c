@@ -347,41 +347,110 @@ enum store_status store_entry_read(struct store *st, uint64_t mailbox,
 	return STORE_OK;
 }
 
-enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
-                                        const uint64_t *entries, size_t n)
+/* The last reference to msg gone, the message (and its chunks, by
+ * cascade) goes too. */
+static enum store_status mbox_unref(struct store *st, int64_t msg)
 {
-	if (n == 0)
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_UNREF, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, msg);
+	return store_run(st, q, "expunging");
+}
+
+/* Removes entry from mailbox; one that is not there (any more) is
+ * ignored. */
+static enum store_status mbox_delete(struct store *st, uint64_t mailbox,
+                                     uint64_t entry)
+{
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_ENTRY_DEL, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)entry);
+	sqlite3_bind_int64(q, 2, (int64_t)mailbox);
+	/* RETURNING: the delete is done by the first step. */
+	int rc = sqlite3_step(q);
+	int64_t msg = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	store_done(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_dberr(st, rc, "expunging");
+	return rc == SQLITE_ROW ? mbox_unref(st, msg) : STORE_OK;
+}
+
+/* Marks the first retrieval of the entries, then removes those first
+ * retrieved at or before cutoff. */
+static enum store_status mbox_expire(struct store *st, uint64_t mailbox,
+                                     const uint64_t *retrieved, size_t n,
+                                     int64_t now, int64_t cutoff,
+                                     size_t *expired)
+{
+	enum store_status s;
+	sqlite3_stmt *q;
+	for (size_t i = 0; i < n; i++) {
+		if (!(q = store_stmt(st, ST_ENTRY_SEEN, &s)))
+			return s;
+		sqlite3_bind_int64(q, 1, (int64_t)retrieved[i]);
+		sqlite3_bind_int64(q, 2, (int64_t)mailbox);
+		sqlite3_bind_int64(q, 3, now);
+		if ((s = store_run(st, q, "marking retrieved mail")) != STORE_OK)
+			return s;
+	}
+	if (!(q = store_stmt(st, ST_ENTRY_EXPIRE, &s)))
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)mailbox);
+	sqlite3_bind_int64(q, 2, cutoff);
+	/* RETURNING runs the whole delete at the first step; the rows are
+	 * the message ids, each unreferenced in turn. */
+	int rc = SQLITE_DONE;
+	s = STORE_OK;
+	while (s == STORE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		s = mbox_unref(st, sqlite3_column_int64(q, 0));
+		++*expired;
+	}
+	store_done(q);
+	if (s != STORE_OK)
+		return s;
+	return rc == SQLITE_DONE ? STORE_OK
+	                         : store_dberr(st, rc, "expiring mail");
+}
+
+enum store_status store_mailbox_update(struct store *st, uint64_t mailbox,
+                                       const uint64_t *del, size_t ndel,
+                                       const uint64_t *retrieved, size_t nret,
+                                       unsigned expire_days, int64_t now,
+                                       size_t *expired)
+{
+	size_t nexp = 0;
+	if (expired)
+		*expired = 0;
+	if (ndel == 0 && expire_days == 0)
 		return STORE_OK;
 	enum store_status s = store_tx_begin(st, true);
 	if (s != STORE_OK)
 		return s;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = store_stmt(st, ST_ENTRY_DEL, &s);
-		if (!q)
+	for (size_t i = 0; i < ndel; i++)
+		if ((s = mbox_delete(st, mailbox, del[i])) != STORE_OK)
 			return s;
-		sqlite3_bind_int64(q, 1, (int64_t)entries[i]);
-		sqlite3_bind_int64(q, 2, (int64_t)mailbox);
-		/* RETURNING: the delete is done by the first step. */
-		int rc = sqlite3_step(q);
-		int64_t msg = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-		sqlite3_reset(q);
-		sqlite3_clear_bindings(q);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_dberr(st, rc, "expunging");
-		if (rc == SQLITE_DONE)
-			continue; /* not in this mailbox (any more) */
-		/* The last reference gone, the message (and its chunks, by
-		 * cascade) goes too. */
-		if (!(q = store_stmt(st, ST_MSG_UNREF, &s)))
-			return s;
-		sqlite3_bind_int64(q, 1, msg);
-		if ((s = store_run(st, q, "expunging")) != STORE_OK)
-			return s;
-	}
+	if (expire_days &&
+	    (s = mbox_expire(st, mailbox, retrieved, nret, now,
+	                     now - (int64_t)expire_days * 86400, &nexp)) !=
+	    STORE_OK)
+		return s;
 	if ((s = store_tx_commit(st)) != STORE_OK)
 		return s;
+	if (expired)
+		*expired = nexp;
 	store_vacuum_maybe(st);
 	return STORE_OK;
+}
+
+enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
+                                        const uint64_t *entries, size_t n)
+{
+	return store_mailbox_update(st, mailbox, entries, n, NULL, 0, 0, 0,
+	                            NULL);
 }
 
 void store_vacuum_maybe(struct store *st)

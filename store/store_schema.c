@@ -157,6 +157,9 @@ static const struct schema_step {
 	 * (store_mailbox_list). Existing entries keep NULL: their UIDL stays
 	 * the bare id clients already know. */
 	{4, "ALTER TABLE entries ADD COLUMN uidl_salt INTEGER;", NULL},
+	/* Version 5: when a POP3 client first retrieved an entry, for the
+	 * [pop3] expire policy (store_mailbox_update); NULL: not yet. */
+	{5, "ALTER TABLE entries ADD COLUMN retrieved INTEGER;", NULL},
 };
 
 #define SCHEMA_NSTEPS (sizeof schema_steps / sizeof schema_steps[0])

@@ -141,6 +141,11 @@ const char *const store_sql[ST__COUNT] = {
 	                 "WHERE e.id = ?1 AND e.mailbox_id = ?2",
 	[ST_ENTRY_DEL] = "DELETE FROM entries WHERE id = ?1 AND mailbox_id = ?2 "
 	                 "RETURNING msg_id",
+	/* The first retrieval only: the expiry period runs from it. */
+	[ST_ENTRY_SEEN] = "UPDATE entries SET retrieved = ?3 WHERE id = ?1 "
+	                  "AND mailbox_id = ?2 AND retrieved IS NULL",
+	[ST_ENTRY_EXPIRE] = "DELETE FROM entries WHERE mailbox_id = ?1 "
+	                    "AND retrieved <= ?2 RETURNING msg_id",
 	[ST_ENTRY_LIST] = "SELECT e.id, m.size, e.uidl_salt FROM entries e "
 	                  "JOIN messages m ON m.id = e.msg_id "
 	                  "WHERE e.mailbox_id = ?1 ORDER BY e.id",

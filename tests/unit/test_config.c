@@ -213,6 +213,10 @@ static const struct {
 	 "t.conf:2: [smtp] timeout: '9' is not a number from 10 to 3600"},
 	{"[pop3]\ntimeout = 29\n",
 	 "t.conf:2: [pop3] timeout: '29' is not a number from 600 to 86400"},
+	{"[pop3]\nexpire = 0\n",
+	 "t.conf:2: [pop3] expire: '0' is not a number from 1 to 36500"},
+	{"[pop3]\nexpire = never\n",
+	 "t.conf:2: [pop3] expire: 'never' is not a number from 1 to 36500"},
 	{"[pop3]\nmax_connections = 100001\n",
 	 "t.conf:2: [pop3] max_connections: '100001' is not a number from 1 to 100000"},
 	{"[smtp]\nlisten = localhost:25\n",
@@ -330,6 +334,7 @@ static void check_defaults(const struct config *c, const char *name)
 	CHECK_INT(c->smtp.timeout, 300);
 	CHECK_INT(c->pop3.max_connections, 200);
 	CHECK_INT(c->pop3.timeout, 600);
+	CHECK_INT(c->pop3.expire, 0); /* never */
 	CHECK(c->relay.host == NULL && c->relay.user == NULL &&
 	      c->relay.password_file == NULL);
 	CHECK_INT(c->relay.port, 0);
@@ -640,13 +645,14 @@ static void test_queue_and_delimiter(void)
 
 	const char *set = "[server]\nrecipient_delimiter = +-\n"
 	                  "[queue]\nlifetime = 2d\nretry_min = 90\n"
-	                  "retry_max = 15m\n";
+	                  "retry_max = 15m\n[pop3]\nexpire = 30\n";
 	CHECK_INT(config_parse("t.conf", set, strlen(set), &c, err, sizeof err),
 	          0);
 	CHECK_STR(c->server.recipient_delimiter, "+-");
 	CHECK_INT(c->queue.lifetime, 2 * 86400);
 	CHECK_INT(c->queue.retry_min, 90);
 	CHECK_INT(c->queue.retry_max, 900);
+	CHECK_INT(c->pop3.expire, 30);
 	config_free(c);
 
 	/* Empty: plus-addressing off. */

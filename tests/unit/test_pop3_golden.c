@@ -16,6 +16,7 @@
  *   #!timeout        the idle timer fires      #!drop  the client hangs up
  *   #!deliver MSG [ADDRESS]   a new message (m1..m4) for alice (default)
  *   #!throttle N     first line: N failed logins per address block it
+ *   #!later S        the clock moves on S seconds
  * An STLS handshake completes at the end of its block: what the client
  * pipelined behind STLS in the same block is discarded (RFC 2595 4).
  *
@@ -426,6 +427,10 @@ static int directive(struct golden *g, char *d, struct buf *blk)
 		return open_sess(g, arg);
 	if (strcmp(d, "use") == 0 && arg)
 		return (g->cur = find_sess(g, arg)) ? 0 : -1;
+	if (strcmp(d, "later") == 0 && arg) {
+		g->clock.t += (time_t)strtoul(arg, NULL, 10);
+		return 0;
+	}
 	if (strcmp(d, "deliver") == 0 && arg) {
 		char *rcpt = strchr(arg, ' ');
 		if (rcpt)

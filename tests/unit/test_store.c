@@ -82,7 +82,7 @@ static void test_init_open(void)
 	CHECK_INT(stat(db_path, &sb), 0);
 	CHECK_INT(sb.st_mode & 07777, 0660);
 	CHECK_INT(sql_int("PRAGMA auto_vacuum"), 2); /* incremental */
-	CHECK_INT(sql_int("PRAGMA user_version"), 4);
+	CHECK_INT(sql_int("PRAGMA user_version"), 5);
 
 	st = open_ok(tmp_dir);
 	if (st) {
@@ -99,7 +99,7 @@ static void test_init_open(void)
 	CHECK_INT(store_open(tmp_dir, &st, err, sizeof err), STORE_PERMFAIL);
 	CHECK(strstr(err, "newer") != NULL);
 	CHECK_INT(store_init(tmp_dir, err, sizeof err), STORE_PERMFAIL);
-	CHECK_INT(sql_int("PRAGMA user_version=4"), 0);
+	CHECK_INT(sql_int("PRAGMA user_version=5"), 0);
 
 	/* A data_dir that is a file. */
 	char bad[192];

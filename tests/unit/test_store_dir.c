@@ -384,7 +384,7 @@ static void test_admin(const char *dir)
 	CHECK_INT(ss.messages, 2);
 	CHECK_INT(ss.entries, 2);
 	CHECK_INT(ss.message_bytes, 151);
-	CHECK_INT(ss.schema_version, 4);
+	CHECK_INT(ss.schema_version, 5);
 	int problems = 0;
 	CHECK_INT(store_verify(st, problem_cb, &problems), STORE_OK);
 	CHECK_INT(problems, 0);

@@ -375,16 +375,84 @@ static void test_backup(const char *src)
 	CHECK_INT(store_init(dir, err, sizeof err), STORE_OK);
 }
 
+/* store_mailbox_update: DELE'd entries go; under a policy of D days the
+ * entries first retrieved D days ago or more go too, counted from their
+ * first retrieval; none of it without a policy. */
+static void test_expire(const char *dir)
+{
+	struct store *st = open_ok(dir);
+	if (!st)
+		return;
+	add_users(st);
+	uint64_t a = mbox_of(st, "alice@example.org");
+	uint64_t b = mbox_of(st, "bob@example.org");
+	uint64_t both[] = {a, b};
+	for (int i = 0; i < 4; i++) {
+		uint64_t msg = 0;
+		CHECK_INT(store_msg_deliver(st, &msg, "m\r\n", 3, both, 2),
+		          STORE_OK);
+	}
+	struct store_entry *e = NULL;
+	size_t n, gone = 99;
+	const int64_t day = 86400, t0 = 1767225600;
+	CHECK_INT(store_mailbox_list(st, a, &e, &n), STORE_OK);
+	CHECK_INT(n, 4);
+	uint64_t id[4];
+	for (size_t i = 0; i < 4 && i < n; i++)
+		id[i] = e[i].id;
+	free(e);
+
+	/* No policy: retrieved means nothing, only del goes. */
+	CHECK_INT(store_mailbox_update(st, a, &id[3], 1, id, 3, 0, t0, &gone),
+	          STORE_OK);
+	CHECK_INT(gone, 0);
+	CHECK_INT(count_entries(st, a, NULL), 3);
+	/* 2 days: 0 and 1 retrieved at t0 ... */
+	CHECK_INT(store_mailbox_update(st, a, NULL, 0, id, 2, 2, t0, &gone),
+	          STORE_OK);
+	CHECK_INT(gone, 0);
+	/* ... 2 again a day later (first retrieval t0 + 1 day) ... */
+	CHECK_INT(store_mailbox_update(st, a, NULL, 0, &id[2], 1, 2, t0 + day,
+	                               &gone), STORE_OK);
+	CHECK_INT(gone, 0);
+	/* ... and retrieving 0 again later does not restart its period. */
+	CHECK_INT(store_mailbox_update(st, a, NULL, 0, id, 1, 2,
+	                               t0 + 2 * day - 1, &gone), STORE_OK);
+	CHECK_INT(gone, 0);
+	CHECK_INT(count_entries(st, a, NULL), 3);
+	CHECK_INT(store_mailbox_update(st, a, NULL, 0, NULL, 0, 2, t0 + 2 * day,
+	                               &gone), STORE_OK);
+	CHECK_INT(gone, 2);
+	CHECK_INT(store_mailbox_list(st, a, &e, &n), STORE_OK);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		CHECK_INT(e[0].id, id[2]);
+	free(e);
+	/* bob's references kept the messages. */
+	CHECK_INT(count_entries(st, b, NULL), 4);
+	/* Another mailbox's entry ids are not ours to mark. */
+	CHECK_INT(store_mailbox_list(st, b, &e, &n), STORE_OK);
+	CHECK_INT(store_mailbox_update(st, a, NULL, 0, &e[0].id, 1, 1,
+	                               t0 + 9 * day, &gone), STORE_OK);
+	CHECK_INT(gone, 1); /* only a's id[2], retrieved at t0 + 1 day */
+	free(e);
+	CHECK_INT(count_entries(st, a, NULL), 0);
+	CHECK_INT(count_entries(st, b, NULL), 4);
+	store_close(st);
+}
+
 int main(void)
 {
 	if (tmp_setup("store-msg") != 0)
 		return 1;
 	test_delivery(":memory:");
 	test_uidl_abort(":memory:");
+	test_expire(":memory:");
 
 	test_locks(fresh("locks", true));
 	test_delivery(fresh("delivery", true));
 	test_uidl_abort(fresh("uidl", true));
+	test_expire(fresh("expire", true));
 	test_pending_gc(fresh("pending", true));
 	test_concurrent(fresh("concurrent", true));
 	test_backup(fresh("backup", true));
