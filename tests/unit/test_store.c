@@ -149,10 +149,9 @@ static void test_directory(const char *dir)
 
 static void test_auth_rcpt(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t m = 0, m2 = 0;
 	CHECK_INT(store_user_auth(st, "alice@example.org", "pw-alice", &m),
 	          STORE_OK);

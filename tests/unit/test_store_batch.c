@@ -30,10 +30,9 @@ static void djob_work(struct job *j, void *wctx)
 
 static void test_group(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t b = mbox_of(st, "bob@example.org");
 	CHECK_INT(store_quota_set(st, "bob@example.org", 10), STORE_OK);
@@ -70,10 +69,9 @@ static void test_group(const char *dir)
 
 static void test_batch_calls(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org"), msg = 0;
 	CHECK_INT(store_batch_commit(st), STORE_PERMFAIL);
 	store_batch_rollback(st); /* none open: harmless */
@@ -125,10 +123,9 @@ static void *hold_lock(void *arg)
 
 static void test_waits_for_writer(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org"), msg = 0;
 	sqlite3 *db = NULL;
 	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);

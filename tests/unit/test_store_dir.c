@@ -23,10 +23,9 @@ static uint64_t deliver(struct store *st, const char *text, uint64_t *rcpt,
 
 static void test_aliases(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	CHECK_INT(store_domain_add(st, "b.example"), STORE_OK);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t b = mbox_of(st, "bob@example.org");
@@ -169,10 +168,9 @@ static void test_postmaster(const char *dir)
 
 static void test_quota(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t b = mbox_of(st, "bob@example.org");
 	struct store_quota q;
@@ -347,10 +345,9 @@ static void problem_cb(void *arg, const char *p)
 
 static void test_admin(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t msg = deliver(st, "Return-Path: <s@x.example>\r\n"
 	                       "From: Someone <f@x.example>\r\n"

@@ -20,10 +20,9 @@ static void check_read(struct store *st, uint64_t mbox, uint64_t entry,
 
 static void test_delivery(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t b = mbox_of(st, "bob@example.org");
 	uint64_t c = mbox_of(st, "carol@example.org");
@@ -140,10 +139,9 @@ static void test_delivery(const char *dir)
 
 static void test_uidl_abort(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	struct store_entry *e = NULL;
 	size_t n;
@@ -304,10 +302,9 @@ static void test_locks(const char *dir)
  * must serialise them without a single TEMPFAIL. */
 static void test_concurrent(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	store_close(st);
 	enum { PROCS = 4, MSGS = 40 };
@@ -380,10 +377,9 @@ static void test_backup(const char *src)
  * first retrieval; none of it without a policy. */
 static void test_expire(const char *dir)
 {
-	struct store *st = open_ok(dir);
+	struct store *st = open_users(dir);
 	if (!st)
 		return;
-	add_users(st);
 	uint64_t a = mbox_of(st, "alice@example.org");
 	uint64_t b = mbox_of(st, "bob@example.org");
 	uint64_t both[] = {a, b};

@@ -95,6 +95,16 @@ static __attribute__((unused)) void add_users(struct store *st)
 	          STORE_OK);
 }
 
+/* open_ok with the users of add_users in the directory (NULL if the open
+ * failed). */
+static __attribute__((unused)) struct store *open_users(const char *dir)
+{
+	struct store *st = open_ok(dir);
+	if (st)
+		add_users(st);
+	return st;
+}
+
 static __attribute__((unused)) uint64_t mbox_of(struct store *st, const char *addr)
 {
 	uint64_t m = 0;
