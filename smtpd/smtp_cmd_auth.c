@@ -240,8 +240,8 @@ void smtp_auth_done(struct smtp_session *s)
 		return;
 	default:
 		sasl_wipe_job(s);
-		log_warn(s->sid, "auth check failed: %s",
-		         store_status_name(s->job.status));
+		log_warn(s->sid, "auth check failed: %s error=\"%s\"",
+		         store_status_name(s->job.status), s->job.why);
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}

@@ -26,7 +26,7 @@ static bool smtp_greet(struct smtp_session *s, const struct smtp_cmd *c,
 	s->helo[c->arg.len] = '\0';
 	s->esmtp = esmtp;
 	s->state = SMTP_STATE_READY;
-	log_info(s->sid, "%s=%s", esmtp ? "ehlo" : "helo", s->helo);
+	log_debug(s->sid, "%s=%s", esmtp ? "ehlo" : "helo", s->helo);
 	return true;
 }
 

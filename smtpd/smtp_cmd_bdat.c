@@ -79,11 +79,8 @@ bool smtp_bdat_input(struct smtp_session *s)
 		}
 		if (n > room - 2)
 			n = room - 2;
-		if (buf_append(piece, s->in->data, n) != 0) {
-			t->failed = STORE_TEMPFAIL;
-			t->discard = true;
-			buf_free(piece);
-		}
+		if (buf_append(piece, s->in->data, n) != 0)
+			smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
 	}
 	smtp_bdat_scan(&t->dec, s->in->data, n);
 	buf_consume(s->in, n);

@@ -39,11 +39,8 @@ bool smtp_data_input(struct smtp_session *s)
 		if (cap > s->in->len + 2)
 			cap = s->in->len + 2;
 		out = buf_reserve(piece, cap);
-		if (!out) {
-			t->failed = STORE_TEMPFAIL;
-			t->discard = true;
-			buf_free(piece);
-		}
+		if (!out)
+			smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
 	}
 	enum smtp_data_result r = smtp_data_decode(
 		&t->dec, s->in->data, s->in->len, out, cap, &used, &produced);

@@ -103,9 +103,10 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	t->body = a.body;
 	t->smtputf8 = a.smtputf8;
 	s->txn = t;
-	log_info(s->sid, "mail from=<%s> size=%llu",
-	         log_escape(esc, sizeof esc, sender, strlen(sender)),
-	         (unsigned long long)(a.has_size ? a.size : 0));
+	/* Per command at debug: the message's line has the sender. */
+	log_debug(s->sid, "mail from=<%s> size=%llu",
+	          log_escape(esc, sizeof esc, sender, strlen(sender)),
+	          (unsigned long long)(a.has_size ? a.size : 0));
 	/* An authenticated sender may send only as an address of their own
 	 * (issue 3): the store resolves MAIL FROM like a recipient and it
 	 * must land in the login's mailbox, so aliases (issue 5) count as
@@ -125,6 +126,7 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 void smtp_mail_done(struct smtp_session *s)
 {
 	enum store_status st = s->job.status;
+	char esc[128];
 
 	/* A full mailbox does not stop its owner from sending. */
 	if ((st == STORE_OK || st == STORE_OVERQUOTA) &&
@@ -134,13 +136,16 @@ void smtp_mail_done(struct smtp_session *s)
 		return;
 	}
 	smtp_txn_free(s);
+	log_escape(esc, sizeof esc, s->job.addr, strlen(s->job.addr));
 	if (st == STORE_OK || st == STORE_NOTFOUND || st == STORE_NOTLOCAL ||
 	    st == STORE_INVALID) {
-		log_info(s->sid, "sender not owned by login");
+		log_info(s->sid, "sender not owned by login from=<%s>", esc);
 		smtp_reply(s, "553 5.7.1 Sender address rejected: not owned "
 		              "by the authenticated user");
 		return;
 	}
+	log_warn(s->sid, "sender check from=<%s> result=%s error=\"%s\"", esc,
+	         store_status_name(st), s->job.why);
 	smtp_reply(s, "%s", smtp_store_trouble(st));
 }
 
@@ -241,9 +246,18 @@ void smtp_rcpt_done(struct smtp_session *s)
 	const char *addr = s->job.addr;
 	enum store_status st = s->job.status;
 
-	log_info(s->sid, "rcpt to=<%s> result=%s",
-	         log_escape(esc, sizeof esc, addr, strlen(addr)),
-	         store_status_name(st));
+	/* An accepted recipient is in the message's line; a refused one
+	 * has only this (at info), store trouble its reason too. */
+	log_escape(esc, sizeof esc, addr, strlen(addr));
+	if (st == STORE_OK || st == STORE_NOTLOCAL)
+		log_debug(s->sid, "rcpt to=<%s> result=%s", esc,
+		          store_status_name(st));
+	else if (st == STORE_NOTFOUND || st == STORE_INVALID)
+		log_info(s->sid, "rcpt to=<%s> result=%s", esc,
+		         store_status_name(st));
+	else
+		log_warn(s->sid, "rcpt to=<%s> result=%s error=\"%s\"", esc,
+		         store_status_name(st), s->job.why);
 	switch (st) {
 	case STORE_OK:
 		if (!rcpt_add(s->txn, addr, s->job.mailbox)) {

@@ -5,10 +5,44 @@
  * that slow hashing never delays a commit (STYLE.md 10); pauses go to the
  * timer. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
 
 #include "smtp_session_int.h"
 #include "store_worker.h"
+
+/* The store's group commit (store_deliver_group), with the store's text
+ * logged when the batch's begin or commit fails: it is on the worker's
+ * store handle, which the sessions of the batch cannot read. */
+static int group_begin(void *wctx)
+{
+	int st = store_deliver_group.begin(wctx);
+	if (st != STORE_OK && wctx)
+		log_warn(NULL, "delivery batch: begin: %s",
+		         store_errmsg(wctx));
+	return st;
+}
+
+static int group_commit(void *wctx)
+{
+	int st = store_deliver_group.commit(wctx);
+	if (st != STORE_OK)
+		log_warn(NULL, "delivery batch: commit: %s",
+		         store_errmsg(wctx));
+	return st;
+}
+
+static void group_rollback(void *wctx)
+{
+	store_deliver_group.rollback(wctx);
+}
+
+static const struct job_group deliver_group = {
+	group_begin, group_commit, group_rollback, STORE_DELIVER_BATCH_MAX,
+};
 
 void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 {
@@ -18,9 +52,9 @@ void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 		r = s->env->auth;
 	s->job.kind = kind;
 	s->job.status = STORE_OK;
+	s->job.why[0] = '\0';
 	/* Queued deliveries share one commit and one fsync (group commit). */
-	s->job.job.group = kind == SMTP_JOB_DELIVER ? &store_deliver_group
-	                                            : NULL;
+	s->job.job.group = kind == SMTP_JOB_DELIVER ? &deliver_group : NULL;
 	s->busy = true;
 	runner_submit(r, &s->job.job);
 }
@@ -61,6 +95,17 @@ void smtp_txn_free(struct smtp_session *s)
 		s->state = SMTP_STATE_READY;
 }
 
+/* Worker thread: keeps the store's text for a failed call, escaped for
+ * the log (it may quote an address). The store handle is this thread's,
+ * so it is read here, before anything else runs on it. */
+static void job_why(struct smtp_job *sj, struct store *st)
+{
+	if (sj->status != STORE_OK) {
+		const char *m = store_errmsg(st);
+		log_escape(sj->why, sizeof sj->why, m, strlen(m));
+	}
+}
+
 /* Worker thread: touches only the job slot and the thread's store. A
  * failed piece aborts its message right here, so the loop side never has
  * to clean up after a failure. */
@@ -72,6 +117,7 @@ void smtp_job_work(struct job *j, void *wctx)
 
 	if (!st) { /* this worker could not open the store */
 		sj->status = STORE_TEMPFAIL;
+		snprintf(sj->why, sizeof sj->why, "no store on this worker");
 		return;
 	}
 	if (sj->orphan) {
@@ -82,10 +128,12 @@ void smtp_job_work(struct job *j, void *wctx)
 	case SMTP_JOB_RCPT:
 	case SMTP_JOB_SENDER:
 		sj->status = store_rcpt_lookup(st, sj->addr, &sj->mailbox);
+		job_why(sj, st);
 		break;
 	case SMTP_JOB_AUTH:
 		sj->status = store_user_auth(st, sj->user, sj->pass,
 		                             &sj->mailbox);
+		job_why(sj, st);
 		sasl_wipe(sj->pass, sizeof sj->pass);
 		break;
 	case SMTP_JOB_DELAY:
@@ -94,12 +142,14 @@ void smtp_job_work(struct job *j, void *wctx)
 		if (sj->msg == 0) {
 			sj->status = store_msg_begin(st, &sj->msg);
 			if (sj->status != STORE_OK) {
+				job_why(sj, st);
 				sj->msg = 0;
 				break;
 			}
 		}
 		sj->status = store_msg_append(st, sj->msg, p, sj->piece.len);
 		if (sj->status != STORE_OK) {
+			job_why(sj, st);
 			store_msg_abort(st, sj->msg);
 			sj->msg = 0;
 		}
@@ -126,6 +176,7 @@ void smtp_job_work(struct job *j, void *wctx)
 		if (sj->status == STORE_OK)
 			sj->status = store_msg_deliver(st, &id, p, sj->piece.len,
 			                               sj->mbox, sj->nmbox);
+		job_why(sj, st); /* the queue's failure or deliver's */
 		if (sj->status != STORE_OK && sj->msg)
 			store_msg_abort(st, sj->msg);
 		sj->mailbox = id; /* the store's id, for the log */
@@ -147,9 +198,13 @@ void smtp_job_done(struct job *j)
 	enum smtp_job_kind kind = s->job.kind;
 
 	s->busy = false;
-	/* The batch's commit failed: the delivery was undone. */
-	if (j->group && j->group_status != 0)
+	/* The batch's commit failed: the delivery was undone. Its text
+	 * stayed on the worker's store handle. */
+	if (j->group && j->group_status != 0) {
 		s->job.status = (enum store_status)j->group_status;
+		snprintf(s->job.why, sizeof s->job.why,
+		         "the delivery batch failed (see its line)");
+	}
 	if ((kind == SMTP_JOB_APPEND || kind == SMTP_JOB_DELIVER ||
 	     kind == SMTP_JOB_ABORT) && s->txn)
 		s->txn->msg = s->job.msg;

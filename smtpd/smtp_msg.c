@@ -107,13 +107,22 @@ void smtp_msg_begin(struct smtp_session *s)
 	smtp_data_init(&t->dec, s->cfg.max_message_size);
 	t->discard = false;
 	t->failed = STORE_OK;
+	t->why[0] = '\0';
 	t->msg = 0;
 	buf_reset(&s->job.piece);
-	if (smtp_trace(s, &s->job.piece) < 0) {
-		t->failed = STORE_TEMPFAIL; /* out of memory: 451 at the end */
-		t->discard = true;
-		buf_free(&s->job.piece);
-	}
+	if (smtp_trace(s, &s->job.piece) < 0)
+		smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
+}
+
+void smtp_msg_fail(struct smtp_session *s, enum store_status status,
+                   const char *why)
+{
+	struct smtp_txn *t = s->txn;
+
+	t->failed = status;
+	snprintf(t->why, sizeof t->why, "%s", why);
+	t->discard = true;
+	buf_free(&s->job.piece);
 }
 
 bool smtp_msg_refused(const struct smtp_session *s)
@@ -147,18 +156,70 @@ void smtp_msg_refusal(struct smtp_session *s, bool counted)
 		smtp_reply_uncounted(s, "%s", text);
 }
 
+/* The recipients for the log: "<a>,<b>", each escaped; cut with "..."
+ * where out (at least 4 bytes) ends. */
+static const char *smtp_msg_rcpts(const struct smtp_txn *t, char *out,
+                                  size_t n)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < t->nrcpt; i++) {
+		char esc[128];
+		const char *a = t->rcpt[i].addr;
+		int w = snprintf(out + off, n - off, "%s<%s>", i ? "," : "",
+		                 log_escape(esc, sizeof esc, a, strlen(a)));
+		if (w < 0 || (size_t)w >= n - off) {
+			memcpy(out + (off < n - 4 ? off : n - 4), "...", 4);
+			break;
+		}
+		off += (size_t)w;
+	}
+	return out;
+}
+
+/* The one info line per message, accepted or refused (after Postfix's
+ * "queued as"): who sent what to whom, and the verdict. */
+static void smtp_msg_log(const struct smtp_session *s, bool refused)
+{
+	const struct smtp_txn *t = s->txn;
+	unsigned f = t->dec.flags;
+	char from[128], rcpts[512], user[80] = "", why[280] = "";
+
+	if (s->authed) {
+		char esc[64];
+		snprintf(user, sizeof user, " user=%s",
+		         log_escape(esc, sizeof esc, s->auth_user,
+		                    strlen(s->auth_user)));
+	}
+	log_escape(from, sizeof from, t->sender, strlen(t->sender));
+	smtp_msg_rcpts(t, rcpts, sizeof rcpts);
+	if (!refused) {
+		log_info(s->sid, "queued id=%s ip=%s%s from=<%s> nrcpt=%u to=%s "
+		         "size=%llu msg=%llu long_lines=%d", t->id, s->ip, user,
+		         from, t->nrcpt, rcpts,
+		         (unsigned long long)t->dec.octets,
+		         (unsigned long long)s->job.mailbox,
+		         !!(f & SMTP_DATA_LONG_LINE));
+		return;
+	}
+	if (t->failed != STORE_OK)
+		snprintf(why, sizeof why, " error=\"%s\"", t->why);
+	log_info(s->sid, "refused id=%s ip=%s%s from=<%s> nrcpt=%u to=%s "
+	         "bare_lf=%d bare_cr=%d nul=%d too_big=%d longest=%zu "
+	         "store=%s%s", t->id, s->ip, user, from, t->nrcpt, rcpts,
+	         !!(f & SMTP_DATA_BARE_LF), !!(f & SMTP_DATA_BARE_CR),
+	         !!(f & SMTP_DATA_NUL), !!(f & SMTP_DATA_TOO_BIG),
+	         t->dec.longest, store_status_name(t->failed), why);
+}
+
 /* The final reply for the message, once it is delivered or given up. */
 static void smtp_msg_reply(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
-	unsigned f = t->dec.flags;
 
 	if (smtp_msg_refused(s)) {
-		log_info(s->sid, "refused id=%s bare_lf=%d bare_cr=%d nul=%d "
-		         "too_big=%d longest=%zu store=%s", t->id,
-		         !!(f & SMTP_DATA_BARE_LF), !!(f & SMTP_DATA_BARE_CR),
-		         !!(f & SMTP_DATA_NUL), !!(f & SMTP_DATA_TOO_BIG),
-		         t->dec.longest, store_status_name(t->failed));
+		smtp_msg_log(s, true);
 		smtp_msg_refusal(s, true);
 		/* RFC 3030 4: chunks still on their way are discarded, and
 		 * the client must RSET. */
@@ -167,11 +228,7 @@ static void smtp_msg_reply(struct smtp_session *s)
 			return;
 		}
 	} else {
-		log_info(s->sid, "queued id=%s size=%llu nrcpt=%u msg=%llu "
-		         "long_lines=%d", t->id,
-		         (unsigned long long)t->dec.octets, t->nrcpt,
-		         (unsigned long long)s->job.mailbox,
-		         !!(f & SMTP_DATA_LONG_LINE));
+		smtp_msg_log(s, false);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", t->id);
 		/* A client that delivers is not abusive (after Postfix:
 		 * errors count "without delivering mail"). */
@@ -204,7 +261,7 @@ void smtp_msg_finish(struct smtp_session *s)
 	}
 	uint64_t *mbox = malloc(t->nrcpt * sizeof *mbox);
 	if (!mbox) {
-		t->failed = STORE_TEMPFAIL;
+		smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
 		smtp_msg_finish(s);
 		return;
 	}
@@ -213,7 +270,7 @@ void smtp_msg_finish(struct smtp_session *s)
 	const char **remote = malloc(t->nrcpt * sizeof *remote);
 	if (!remote) {
 		free(mbox);
-		t->failed = STORE_TEMPFAIL;
+		smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
 		smtp_msg_finish(s);
 		return;
 	}
@@ -235,17 +292,12 @@ void smtp_msg_finish(struct smtp_session *s)
 
 void smtp_msg_done(struct smtp_session *s)
 {
-	struct smtp_txn *t = s->txn;
-
 	switch (s->job.kind) {
 	case SMTP_JOB_APPEND:
 		/* t->msg was updated by smtp_job_done. */
 		buf_reset(&s->job.piece);
-		if (s->job.status != STORE_OK) {
-			t->failed = s->job.status;
-			t->discard = true;
-			buf_free(&s->job.piece);
-		}
+		if (s->job.status != STORE_OK)
+			smtp_msg_fail(s, s->job.status, s->job.why);
 		return; /* keep reading the message */
 	case SMTP_JOB_DELIVER:
 		free(s->job.mbox);
@@ -256,7 +308,7 @@ void smtp_msg_done(struct smtp_session *s)
 		    s->env->queue_kick)
 			s->env->queue_kick(s->env->queue_arg);
 		if (s->job.status != STORE_OK)
-			t->failed = s->job.status;
+			smtp_msg_fail(s, s->job.status, s->job.why);
 		smtp_msg_reply(s);
 		return;
 	default: /* SMTP_JOB_ABORT */

@@ -74,6 +74,7 @@ struct smtp_txn {
 	bool discard;              /* refused already: decode, keep nothing */
 	uint64_t msg;              /* store message begun (0: none) */
 	enum store_status failed;  /* a piece failed to store (OK: none did) */
+	char why[256];             /* ... and why, as job.why */
 	char id[48];               /* queue id: Received: and the 250 reply */
 };
 
@@ -94,6 +95,8 @@ struct smtp_job {
 	struct job job; /* first: the runner's handle */
 	enum smtp_job_kind kind;
 	enum store_status status;     /* work()'s result */
+	char why[256];                /* not OK: store_errmsg, escaped for
+	                                 the log ("" when there is none) */
 	char addr[SMTP_PATH_MAX + 1]; /* RCPT, SENDER: the lookup key */
 	uint64_t mailbox;             /* RCPT, SENDER, AUTH: result */
 	uint64_t msg;                 /* APPEND, DELIVER, ABORT */
@@ -293,6 +296,11 @@ bool smtp_msg_refused(const struct smtp_session *s);
  * once. The transaction ends unless a refused BDAT message awaits
  * further chunks (RFC 3030 4: they are discarded). */
 void smtp_msg_finish(struct smtp_session *s);
+
+/* The message cannot be kept (status, why: for the reply and the log):
+ * it is still read to its end, then refused. */
+void smtp_msg_fail(struct smtp_session *s, enum store_status status,
+                   const char *why);
 
 /* Hands a full piece buffer to the store (APPEND). */
 void smtp_msg_flush(struct smtp_session *s);
