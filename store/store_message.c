@@ -46,14 +46,13 @@ static enum store_status msg_new(struct store *st, uint64_t *msg)
 	return STORE_OK;
 }
 
-/* Appends n bytes to a message of *size bytes, inside the caller's
+/* Writes n bytes at offset off of a message, inside the caller's
  * transaction: fills the last partial chunk, then adds chunks. Pieces of
  * STORE_CHUNK_SIZE at aligned sizes never rewrite a chunk. */
-static enum store_status msg_write(struct store *st, uint64_t msg,
-                                   uint64_t *size, const void *p, size_t n)
+static enum store_status msg_put(struct store *st, uint64_t msg, uint64_t off,
+                                 const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t off = *size;
 	enum store_status s;
 	while (n > 0) {
 		uint64_t seq = off / CHUNK, in = off % CHUNK;
@@ -77,16 +76,48 @@ static enum store_status msg_write(struct store *st, uint64_t msg,
 		n -= take;
 		off += take;
 	}
+	return STORE_OK;
+}
+
+/* Appends n bytes to a pending message of *size bytes. */
+static enum store_status msg_write(struct store *st, uint64_t msg,
+                                   uint64_t *size, const void *p, size_t n)
+{
+	enum store_status s = msg_put(st, msg, *size, p, n);
+	if (s != STORE_OK)
+		return s;
 	sqlite3_stmt *q = store_stmt(st, ST_MSG_SIZE, &s);
 	if (!q)
 		return s;
 	sqlite3_bind_int64(q, 1, (int64_t)msg);
-	sqlite3_bind_int64(q, 2, (int64_t)off);
+	sqlite3_bind_int64(q, 2, (int64_t)(*size + n));
 	sqlite3_bind_int64(q, 3, store_now());
 	if ((s = store_run(st, q, "writing a message")) != STORE_OK)
 		return s;
-	*size = off;
+	*size += n;
 	return STORE_OK;
+}
+
+/* A whole message at once: one complete row with its listing fields, read
+ * from the bytes in hand, then its chunks -- no pending state to insert,
+ * update and clear, no header to read back (fewer pages per commit). */
+static enum store_status msg_put_whole(struct store *st, uint64_t *msg,
+                                       const void *p, size_t n)
+{
+	struct store_hdr h;
+	store_hdr_parse(p, n < MSG_HEAD_MAX ? n : MSG_HEAD_MAX, &h);
+	enum store_status s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_WHOLE, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)n);
+	sqlite3_bind_int64(q, 2, store_now());
+	store_bind_text(q, 3, h.sender);
+	store_bind_text(q, 4, h.subject);
+	if ((s = store_run(st, q, "delivering")) != STORE_OK)
+		return s;
+	*msg = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	return msg_put(st, *msg, 0, p, n);
 }
 
 void store_msg_gc_maybe(struct store *st)
@@ -228,6 +259,20 @@ enum store_status store_msg_append(struct store *st, uint64_t msg,
 	return store_tx_commit(st);
 }
 
+/* A pending message gets its listing fields and becomes visible. */
+static enum store_status msg_complete(struct store *st, uint64_t msg)
+{
+	enum store_status s = msg_set_meta(st, msg);
+	if (s != STORE_OK)
+		return s;
+	sqlite3_stmt *q = store_stmt(st, ST_MSG_COMPLETE, &s);
+	if (!q)
+		return s;
+	sqlite3_bind_int64(q, 1, (int64_t)msg);
+	sqlite3_bind_int64(q, 2, store_now());
+	return store_run(st, q, "delivering");
+}
+
 enum store_status store_msg_deliver(struct store *st, uint64_t *msg,
                                     const void *p, size_t n,
                                     const uint64_t *mailboxes, size_t nmbox)
@@ -237,30 +282,22 @@ enum store_status store_msg_deliver(struct store *st, uint64_t *msg,
 	enum store_status s = store_tx_begin(st, true);
 	if (s != STORE_OK)
 		return s;
-	uint64_t id = *msg, size = 0;
-	if (id == 0)
-		s = msg_new(st, &id);
-	else
+	uint64_t id = *msg, size = n;
+	if (id == 0) {
+		s = msg_put_whole(st, &id, p, n);
+	} else {
 		s = msg_pending_size(st, id, &size);
+		if (s == STORE_OK)
+			s = msg_write(st, id, &size, p, n);
+	}
 	if (s == STORE_OK)
-		s = msg_write(st, id, &size, p, n);
+		s = msg_add_entries(st, id, size, mailboxes, nmbox);
+	if (s == STORE_OK && *msg != 0)
+		s = msg_complete(st, id);
 	if (s != STORE_OK) {
 		store_tx_rollback(st);
 		return s;
 	}
-
-	if ((s = msg_add_entries(st, id, size, mailboxes, nmbox)) != STORE_OK ||
-	    (s = msg_set_meta(st, id)) != STORE_OK) {
-		store_tx_rollback(st);
-		return s;
-	}
-	sqlite3_stmt *q;
-	if (!(q = store_stmt(st, ST_MSG_COMPLETE, &s)))
-		return s;
-	sqlite3_bind_int64(q, 1, (int64_t)id);
-	sqlite3_bind_int64(q, 2, store_now());
-	if ((s = store_run(st, q, "delivering")) != STORE_OK)
-		return s;
 	/* The one durable step: COMMIT returns after the WAL is synced (in
 	 * a batch, store_batch_commit does). */
 	if ((s = store_tx_commit(st)) != STORE_OK)

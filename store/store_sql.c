@@ -99,6 +99,8 @@ const char *const store_sql[ST__COUNT] = {
 
 	[ST_MSG_NEW] = "INSERT INTO messages(size, created, updated, state) "
 	               "VALUES (0, ?1, ?1, 0)",
+	[ST_MSG_WHOLE] = "INSERT INTO messages(size, created, updated, state, "
+	                 "sender, subject) VALUES (?1, ?2, ?2, 1, ?3, ?4)",
 	[ST_MSG_PENDING] = "SELECT size FROM messages WHERE id = ?1 AND state = 0",
 	[ST_MSG_SIZE] = "UPDATE messages SET size = ?2, updated = ?3 WHERE id = ?1",
 	[ST_MSG_COMPLETE] = "UPDATE messages SET state = 1, updated = ?2 "
@@ -126,7 +128,7 @@ const char *const store_sql[ST__COUNT] = {
 	                       "JOIN mailboxes m ON m.user_id = t.user_id "
 	                       "WHERE t.alias_id = ?1",
 	/* The header is in the first piece (or not worth more reading). */
-	[ST_MSG_HEAD] = "SELECT substr(data, 1, 8192) FROM chunks "
+	[ST_MSG_HEAD] = "SELECT substr(data, 1, " STORE_STR(MSG_HEAD_MAX) ") FROM chunks "
 	                "WHERE msg_id = ?1 AND seq = 0",
 	[ST_MSG_META] = "UPDATE messages SET sender = ?2, subject = ?3 "
 	                "WHERE id = ?1",

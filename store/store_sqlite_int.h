@@ -59,6 +59,7 @@ enum store_stmt {
 	ST_QUOTA_GET_DOMAIN,
 
 	ST_MSG_NEW,
+	ST_MSG_WHOLE,
 	ST_MSG_PENDING,
 	ST_MSG_SIZE,
 	ST_MSG_COMPLETE,
@@ -115,6 +116,11 @@ extern const char *const store_sql[ST__COUNT];
 /* Pieces of a message body are STORE_CHUNK_SIZE bytes, the last one
  * shorter: chunk seq holds bytes [seq * CHUNK, (seq + 1) * CHUNK). */
 #define CHUNK ((uint64_t)STORE_CHUNK_SIZE)
+
+/* Listings read the header from a message's first bytes only. */
+#define MSG_HEAD_MAX 8192
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x) /* a macro's value as a string */
 
 /* Messages left pending this long (seconds since their last append) are
  * taken for the leftovers of a crash by store_open; SMTP's idle timeout is
