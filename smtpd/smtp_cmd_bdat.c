@@ -71,14 +71,14 @@ bool smtp_bdat_input(struct smtp_session *s)
 		return s->chunk_left == 0;
 	}
 	if (!t->discard) {
-		/* Keep 2 octets free for a final CRLF (smtp_bdat_chunk_end). */
-		size_t room = buf_room(piece);
-		if (room <= 2) {
+		/* Pieces of exactly SMTP_PIECE_MAX; the slack stays free for
+		 * a final CRLF (smtp_bdat_chunk_end). */
+		if (piece->len >= SMTP_PIECE_MAX) {
 			smtp_msg_flush(s);
 			return false;
 		}
-		if (n > room - 2)
-			n = room - 2;
+		if (n > SMTP_PIECE_MAX - piece->len)
+			n = SMTP_PIECE_MAX - piece->len;
 		if (buf_append(piece, s->in->data, n) != 0)
 			smtp_msg_fail(s, STORE_TEMPFAIL, "out of memory");
 	}

@@ -1,9 +1,9 @@
 /* DATA (RFC 5321 4.1.1.4): the 354, then the text up to CRLF "." CRLF
  * through the DATA decoder (smtp_data.h), streamed to the store in pieces
- * of at most SMTP_PIECE_MAX; smtp_msg.c does the rest. The decoder ends
- * only on CRLF.CRLF and flags bare CR, bare LF and NUL: the message is
- * then refused after the real terminator, with one reply (SMTP
- * smuggling). */
+ * of SMTP_PIECE_MAX (the last one holds the rest); smtp_msg.c does the
+ * rest. The decoder ends only on CRLF.CRLF and flags bare CR, bare LF and
+ * NUL: the message is then refused after the real terminator, with one
+ * reply (SMTP smuggling). */
 #include "smtp_session_int.h"
 
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *c)
@@ -29,12 +29,13 @@ bool smtp_data_input(struct smtp_session *s)
 	size_t cap = 0, used, produced;
 
 	if (!t->discard) {
-		if (buf_room(piece) < 2) {
+		if (piece->len >= SMTP_PIECE_MAX) {
 			smtp_msg_flush(s);
 			return false;
 		}
 		/* Output never exceeds input by more than one held-back
-		 * byte, so this much room is always enough. */
+		 * byte, so this much room is always enough. The slack leaves
+		 * at least 3 bytes: the decoder goes on while 2 are free. */
 		cap = buf_room(piece);
 		if (cap > s->in->len + 2)
 			cap = s->in->len + 2;

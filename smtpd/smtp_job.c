@@ -147,7 +147,7 @@ void smtp_job_work(struct job *j, void *wctx)
 				break;
 			}
 		}
-		sj->status = store_msg_append(st, sj->msg, p, sj->piece.len);
+		sj->status = store_msg_append(st, sj->msg, p, sj->append_len);
 		if (sj->status != STORE_OK) {
 			job_why(sj, st);
 			store_msg_abort(st, sj->msg);

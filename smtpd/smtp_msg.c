@@ -242,6 +242,7 @@ static void smtp_msg_reply(struct smtp_session *s)
 void smtp_msg_flush(struct smtp_session *s)
 {
 	s->job.msg = s->txn->msg;
+	s->job.append_len = SMTP_PIECE_MAX;
 	smtp_job_submit(s, SMTP_JOB_APPEND);
 }
 
@@ -294,8 +295,9 @@ void smtp_msg_done(struct smtp_session *s)
 {
 	switch (s->job.kind) {
 	case SMTP_JOB_APPEND:
-		/* t->msg was updated by smtp_job_done. */
-		buf_reset(&s->job.piece);
+		/* t->msg was updated by smtp_job_done. The bytes past the
+		 * piece begin the next one. */
+		buf_consume(&s->job.piece, s->job.append_len);
 		if (s->job.status != STORE_OK)
 			smtp_msg_fail(s, s->job.status, s->job.why);
 		return; /* keep reading the message */

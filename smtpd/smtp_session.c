@@ -44,7 +44,7 @@ struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
 	s->plain_auth_ok = cfg->plaintext_auth_loopback && peer->local_loopback;
 	s->job.job.work = smtp_job_work;
 	s->job.job.done = smtp_job_done;
-	buf_init(&s->job.piece, SMTP_PIECE_MAX);
+	buf_init(&s->job.piece, SMTP_PIECE_MAX + SMTP_PIECE_SLACK);
 	if (s->env->clients) {
 		s->over_limit = smtp_clients_add(s->env->clients, s->ip);
 		s->counted = true;

@@ -21,8 +21,14 @@
 #include "store.h"
 #include "store_queue.h"
 
-/* Message pieces handed to the store: at most this much body per job. */
-#define SMTP_PIECE_MAX (64 * 1024)
+/* Message pieces handed to the store: every piece but the last is exactly
+ * this much, so that each append starts and ends on a store chunk
+ * boundary and never rewrites a chunk (store.h). The piece buffer holds
+ * SMTP_PIECE_SLACK bytes more: the DATA decoder writes up to 2 bytes per
+ * step, and BDAT's final CRLF; what is over SMTP_PIECE_MAX stays for the
+ * next piece. */
+#define SMTP_PIECE_MAX STORE_CHUNK_SIZE
+#define SMTP_PIECE_SLACK 2
 /* Bad commands (5xx replies) before "421 4.7.0" and close. */
 #define SMTP_MAX_ERRORS 10
 /* NOOP, RSET, VRFY, EXPN, HELP beyond this many count as errors (after
@@ -105,6 +111,7 @@ struct smtp_job {
 	 * aborts it first, or the session's last job does. */
 	uint64_t orphan;
 	struct buf piece;             /* APPEND, DELIVER: body bytes */
+	size_t append_len;            /* APPEND: stores piece[0..append_len) */
 	uint64_t *mbox;               /* DELIVER: one per recipient */
 	size_t nmbox;
 	/* DELIVER: recipients for the outbound queue (issue 9), pointing
@@ -302,7 +309,8 @@ void smtp_msg_finish(struct smtp_session *s);
 void smtp_msg_fail(struct smtp_session *s, enum store_status status,
                    const char *why);
 
-/* Hands a full piece buffer to the store (APPEND). */
+/* Hands the first SMTP_PIECE_MAX bytes of the piece buffer to the store
+ * (APPEND); call it once the buffer holds that many. */
 void smtp_msg_flush(struct smtp_session *s);
 
 /* The reply for a refused message (also repeated to later BDAT chunks). */
