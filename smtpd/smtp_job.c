@@ -50,6 +50,9 @@ void smtp_job_submit(struct smtp_session *s, enum smtp_job_kind kind)
 
 	if (kind == SMTP_JOB_AUTH && s->env->auth)
 		r = s->env->auth;
+	if ((kind == SMTP_JOB_RCPT || kind == SMTP_JOB_SENDER) &&
+	    s->env->lookup)
+		r = s->env->lookup;
 	s->job.kind = kind;
 	s->job.status = STORE_OK;
 	s->job.why[0] = '\0';

@@ -56,6 +56,9 @@ struct smtp_clients;
  * outlives every session. A NULL member switches its feature off. */
 struct smtp_env {
 	struct runner *auth;    /* store_user_auth; NULL: the store runner */
+	struct runner *lookup;  /* RCPT and sender lookups, which must not
+	                           queue behind commits; NULL: the store
+	                           runner */
 	struct clock *clock;            /* now() and the AUTH pause (clock.h);
 	                                   NULL: wall time, no pause */
 	struct throttle *throttle;      /* AUTH failures per address; may be

@@ -15,11 +15,17 @@
 #include "throttle.h"
 #include "workq.h"
 
-/* Store worker threads: SQLite commits must not run on the loop, and two
- * threads let one session's fsync overlap another's lookup. Password
- * hashing has two threads of its own, so a burst of AUTH never delays a
- * commit (STYLE.md 10; yescrypt takes ~20 ms and 16 MiB a hash). */
-#define SMTPD_STORE_THREADS 2
+/* Worker threads: SQLite must not run on the loop. One writer takes the
+ * message pieces and deliveries: SQLite has one write lock anyway, and a
+ * single writer batches every delivery queued during its previous fsync
+ * into one commit (group commit) instead of two writers' batches
+ * alternating behind the lock and its busy sleeps (bench/PROFILE.md 1,
+ * 2). Recipient lookups have their own reader (WAL readers never wait
+ * for the writer), so a RCPT reply never waits behind a commit (3).
+ * Password hashing has two threads of its own, so a burst of AUTH never
+ * delays either (STYLE.md 10; yescrypt takes ~20 ms and 16 MiB a hash). */
+#define SMTPD_STORE_THREADS 1
+#define SMTPD_LOOKUP_THREADS 1
 #define SMTPD_AUTH_THREADS 2
 
 /* AUTH abuse policy until [smtp] has keys for it (defaults only). */
@@ -197,6 +203,8 @@ int main(int argc, char **argv)
 	                                 &wconf);
 	struct workq *store = pool_or_die(srv, "store", SMTPD_STORE_THREADS,
 	                                  &wconf);
+	struct workq *lookup = pool_or_die(srv, "lookup", SMTPD_LOOKUP_THREADS,
+	                                   &wconf);
 	struct workq *queue = pool_or_die(srv, "queue", 1, &wconf);
 	struct outbound *ob = outbound_new(srv, workq_runner(queue), &obcfg,
 	                                   err, sizeof err);
@@ -205,6 +213,7 @@ int main(int argc, char **argv)
 	env.queue_kick = queue_kick;
 	env.queue_arg = ob;
 	env.auth = workq_runner(auth);
+	env.lookup = workq_runner(lookup);
 	for (size_t i = 0; i < 3; i++)
 		lctx[i].runner = workq_runner(store);
 
@@ -217,6 +226,7 @@ int main(int argc, char **argv)
 	workq_free(queue); /* results of finished deliveries are recorded */
 	outbound_free(ob);
 	workq_free(store);
+	workq_free(lookup);
 	workq_free(auth);
 	server_free(srv);
 	throttle_free(env.throttle);
