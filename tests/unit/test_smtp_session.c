@@ -952,6 +952,68 @@ static void test_bdat_stream(void)
 	buf_free(&in);
 }
 
+/* Bodies go to the store in pieces of exactly STORE_CHUNK_SIZE; the few
+ * bytes the decoder emits past that (a CRLF it does not split) start the
+ * next piece. Every alignment of a line end against the piece boundary,
+ * by DATA (dot-stuffed) and by BDAT, arrives byte for byte. */
+static void test_piece_boundaries(void)
+{
+	struct smtp_session_cfg cfg = base_cfg();
+	struct buf wire, stored, in;
+	size_t len;
+	char cmd[64];
+
+	buf_init(&wire, 1024 * 1024);
+	buf_init(&stored, 1024 * 1024);
+	buf_init(&in, 1024 * 1024);
+	for (size_t first = 0; first < 80; first++) {
+		for (int bdat = 0; bdat < 2; bdat++) {
+			buf_reset(&wire);
+			buf_reset(&stored);
+			buf_reset(&in);
+			/* A first line of `first` bytes shifts the 80-byte
+			 * lines of make_body across the boundary. */
+			for (size_t i = 0; i < first; i++) {
+				buf_append(&wire, "x", 1);
+				buf_append(&stored, "x", 1);
+			}
+			buf_append(&wire, "\r\n", 2);
+			buf_append(&stored, "\r\n", 2);
+			make_body(900, &wire, &stored); /* 72 KB */
+			buf_puts(&in, "EHLO c\r\nMAIL FROM:<>\r\n"
+			              "RCPT TO:<bob@example.org>\r\n");
+			if (bdat) {
+				snprintf(cmd, sizeof cmd, "BDAT %zu LAST\r\n",
+				         stored.len);
+				buf_puts(&in, cmd);
+				buf_append(&in, stored.data, stored.len);
+			} else {
+				buf_puts(&in, "DATA\r\n");
+				buf_append(&in, wire.data, wire.len);
+				buf_puts(&in, ".\r\n");
+			}
+			struct dlg d;
+			dlg_open(&d, &cfg);
+			dlg_feed(&d, in.data, in.len, false);
+			CHECK(memmem(d.io.out.data, d.io.out.len,
+			             "250 2.0.0 Ok: queued as t1-1", 28) != NULL);
+			dlg_close(&d);
+			char *msg = read_latest(bob_mbox, &len);
+			check_message(msg, len,
+			              "Return-Path: <>\r\n"
+			              "Received: from c ([192.0.2.1])\r\n"
+			              "\tby mail.example.org (postlite) with ESMTP "
+			              "id t1-1\r\n"
+			              "\tfor <bob@example.org>; ",
+			              stored.data, stored.len);
+			free(msg);
+		}
+	}
+	buf_free(&wire);
+	buf_free(&stored);
+	buf_free(&in);
+}
+
 /* A clock that records its pauses and leaves the job pending. */
 struct ttimer {
 	struct clock base;
@@ -1063,6 +1125,7 @@ int main(void)
 	test_store_unavailable();
 	test_clients();
 	test_bdat_stream();
+	test_piece_boundaries();
 	test_auth_closed_in_flight();
 
 	store_close(st);
