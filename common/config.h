@@ -24,6 +24,7 @@ struct config {
 		bool plaintext_auth_loopback;
 		/* Plus-addressing separators (default "+"); NULL: off. */
 		char *recipient_delimiter;
+		int log_level;   /* enum log_level (log.h); default info */
 	} server;
 
 	struct {

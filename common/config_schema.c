@@ -40,6 +40,9 @@ static const char *const cfg_bool_names[] = {"no", "yes", "false", "true",
 /* In enum relay_tls order. */
 static const char *const cfg_relay_tls_names[] = {"starttls", "implicit",
                                                   "none", NULL};
+/* In enum log_level order (log.h). */
+static const char *const cfg_log_level_names[] = {"error", "warning", "info",
+                                                  "debug", NULL};
 
 /* The whole schema. Listeners default to disabled (calloc zero); the
  * hostname default is gethostname(), filled in by config.c. */
@@ -55,6 +58,10 @@ const struct cfg_key cfg_keys[] = {
 	KEY("server", "plaintext_auth_loopback", CFG_BOOL,
 	    server.plaintext_auth_loopback, .def = "no",
 	    .names = cfg_bool_names),
+	/* info: one line per connection, message and login; debug adds
+	 * every command's line. */
+	KEY("server", "log_level", CFG_ENUM, server.log_level, .def = "info",
+	    .names = cfg_log_level_names),
 
 	KEY("tls", "cert", CFG_PATHS, tls.cert, .flags = CFG_OPTIONAL),
 	KEY("tls", "key", CFG_PATHS, tls.key, .flags = CFG_OPTIONAL),

@@ -40,7 +40,7 @@ struct cfg_key {
 	unsigned flags;
 };
 
-#define CFG_NKEYS 28
+#define CFG_NKEYS 29
 extern const struct cfg_key cfg_keys[];
 
 /* Index of the (section, key) row, or of the section's first row when key

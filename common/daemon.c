@@ -97,5 +97,6 @@ struct config *daemon_setup(int argc, char **argv, const char *ident,
 	}
 
 	log_init(daemon_name, args->foreground);
+	log_set_level((enum log_level)cfg->server.log_level);
 	return cfg;
 }

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "ini.h"
+#include "log.h"
 #include "t.h"
 
 /* ---- ini_parse: every callback is recorded as "[sec]" or "sec.key=value". */
@@ -213,6 +214,8 @@ static const struct {
 	 "t.conf:2: [smtp] timeout: '9' is not a number from 10 to 3600"},
 	{"[pop3]\ntimeout = 29\n",
 	 "t.conf:2: [pop3] timeout: '29' is not a number from 600 to 86400"},
+	{"[server]\nlog_level = verbose\n",
+	 "t.conf:2: [server] log_level: 'verbose' is not one of error, warning, info, debug"},
 	{"[pop3]\nexpire = 0\n",
 	 "t.conf:2: [pop3] expire: '0' is not a number from 1 to 36500"},
 	{"[pop3]\nexpire = never\n",
@@ -335,6 +338,7 @@ static void check_defaults(const struct config *c, const char *name)
 	CHECK_INT(c->pop3.max_connections, 200);
 	CHECK_INT(c->pop3.timeout, 600);
 	CHECK_INT(c->pop3.expire, 0); /* never */
+	CHECK_INT(c->server.log_level, LOG_LVL_INFO);
 	CHECK(c->relay.host == NULL && c->relay.user == NULL &&
 	      c->relay.password_file == NULL);
 	CHECK_INT(c->relay.port, 0);
@@ -644,6 +648,7 @@ static void test_queue_and_delimiter(void)
 	config_free(c);
 
 	const char *set = "[server]\nrecipient_delimiter = +-\n"
+	                  "log_level = debug\n"
 	                  "[queue]\nlifetime = 2d\nretry_min = 90\n"
 	                  "retry_max = 15m\n[pop3]\nexpire = 30\n";
 	CHECK_INT(config_parse("t.conf", set, strlen(set), &c, err, sizeof err),
@@ -653,6 +658,7 @@ static void test_queue_and_delimiter(void)
 	CHECK_INT(c->queue.retry_min, 90);
 	CHECK_INT(c->queue.retry_max, 900);
 	CHECK_INT(c->pop3.expire, 30);
+	CHECK_INT(c->server.log_level, LOG_LVL_DEBUG);
 	config_free(c);
 
 	/* Empty: plus-addressing off. */
