@@ -18,6 +18,54 @@
 #include "log.h"
 #include "smtp_session_int.h"
 
+/* The replies to a MAIL or RCPT argument the parser refused (RFC 3463:
+ * X.1.7 is the sender's address, X.1.3 a recipient's). */
+struct path_replies {
+	const char *syntax, *bad_addr, *too_long, *route;
+};
+
+static const struct path_replies mail_replies = {
+	"501 5.5.4 Syntax: MAIL FROM:<address>",
+	"501 5.1.7 Bad sender address syntax",
+	"501 5.1.7 Sender address too long",
+	"501 5.1.7 Source routes are not accepted",
+};
+
+static const struct path_replies rcpt_replies = {
+	"501 5.5.4 Syntax: RCPT TO:<address>",
+	"501 5.1.3 Bad recipient address syntax",
+	"501 5.1.3 Recipient address too long",
+	"501 5.1.3 Source routes are not accepted",
+};
+
+/* Replies to r unless it is SMTP_ARG_OK; true when it replied. */
+static bool path_refused(struct smtp_session *s, enum smtp_arg_status r,
+                         const struct path_replies *rp)
+{
+	const char *reply = NULL;
+	switch (r) {
+	case SMTP_ARG_OK:
+		return false;
+	case SMTP_ARG_SYNTAX:
+		reply = rp->syntax;
+		break;
+	case SMTP_ARG_BAD_ADDR:
+		reply = rp->bad_addr;
+		break;
+	case SMTP_ARG_TOO_LONG:
+		reply = rp->too_long;
+		break;
+	case SMTP_ARG_ROUTE:
+		reply = rp->route;
+		break;
+	case SMTP_ARG_BAD_PARAM:
+		reply = "501 5.5.4 Invalid parameter";
+		break;
+	}
+	smtp_reply(s, "%s", reply);
+	return true;
+}
+
 static void param_reply(struct smtp_session *s,
                         const struct smtp_path_args *a)
 {
@@ -52,25 +100,9 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	/* RFC 6531 3.3: UTF-8 addresses once SMTPUTF8 was advertised. */
 	unsigned flags = s->esmtp ? SMTP_PARSE_UTF8 : 0;
 
-	switch (smtp_parse_mail(c->arg.p, c->arg.len, flags, &a)) {
-	case SMTP_ARG_OK:
-		break;
-	case SMTP_ARG_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+	if (path_refused(s, smtp_parse_mail(c->arg.p, c->arg.len, flags, &a),
+	                 &mail_replies))
 		return;
-	case SMTP_ARG_BAD_ADDR:
-		smtp_reply(s, "501 5.1.7 Bad sender address syntax");
-		return;
-	case SMTP_ARG_TOO_LONG:
-		smtp_reply(s, "501 5.1.7 Sender address too long");
-		return;
-	case SMTP_ARG_ROUTE:
-		smtp_reply(s, "501 5.1.7 Source routes are not accepted");
-		return;
-	case SMTP_ARG_BAD_PARAM:
-		smtp_reply(s, "501 5.5.4 Invalid parameter");
-		return;
-	}
 	if (a.unknown >= 0) {
 		param_reply(s, &a);
 		return;
@@ -173,25 +205,9 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	struct smtp_txn *t = s->txn;
 	unsigned flags = s->esmtp ? SMTP_PARSE_UTF8 : 0;
 
-	switch (smtp_parse_rcpt(c->arg.p, c->arg.len, flags, &a)) {
-	case SMTP_ARG_OK:
-		break;
-	case SMTP_ARG_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+	if (path_refused(s, smtp_parse_rcpt(c->arg.p, c->arg.len, flags, &a),
+	                 &rcpt_replies))
 		return;
-	case SMTP_ARG_BAD_ADDR:
-		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
-		return;
-	case SMTP_ARG_TOO_LONG:
-		smtp_reply(s, "501 5.1.3 Recipient address too long");
-		return;
-	case SMTP_ARG_ROUTE:
-		smtp_reply(s, "501 5.1.3 Source routes are not accepted");
-		return;
-	case SMTP_ARG_BAD_PARAM:
-		smtp_reply(s, "501 5.5.4 Invalid parameter");
-		return;
-	}
 	if (a.unknown >= 0) {
 		param_reply(s, &a);
 		return;
