@@ -117,6 +117,7 @@ void pop3_cmd_rset(struct pop3_session *s, const struct pop3_cmd *c)
 {
 	struct pop3_maildrop *md = s->md;
 
+	pop3_ahead_drop(s); /* it left out the messages RSET brings back */
 	for (size_t i = 0; i < md->n; i++)
 		md->flags[i] &= (unsigned char)~MD_DELETED;
 	md->ndel = 0;
@@ -180,6 +181,7 @@ void pop3_cmd_quit_trans(struct pop3_session *s, const struct pop3_cmd *c)
 	struct pop3_maildrop *md = s->md;
 	struct pop3_job *j = &s->job;
 
+	pop3_ahead_drop(s);
 	/* ids: the deleted entries, then (under an expire policy) the
 	 * retrieved ones that are not deleted. */
 	size_t nseen = 0;

@@ -19,7 +19,14 @@
 /* A SASL client response line (RFC 5034 4): base64 of a PLAIN message of
  * three fields, each up to SASL_FIELD_MAX - 1 octets. */
 #define POP3_SASL_LINE_MAX 1024
-#define POP3_READ_PIECE (64 * 1024) /* bytes per store_entry_read job */
+/* RETR/TOP output: bytes handed to the dot-stuffing filter at a time
+ * (output goes at most this far above SESSION_OUT_HIGH), and what TOP
+ * reads per job. */
+#define POP3_READ_PIECE (64 * 1024)
+/* Read-ahead (pop3_ahead.c): the bytes and the messages one read job
+ * fetches at most. 64 messages of 4 KiB, or a quarter of a 1 MiB one. */
+#define POP3_AHEAD_BUDGET (256 * 1024)
+#define POP3_AHEAD_MAX 64
 #define POP3_REPLY_MAX 512       /* RFC 2449 4: first line incl. CRLF */
 
 enum pop3_state {
@@ -67,15 +74,26 @@ struct pop3_job {
 	struct store_entry *entries;  /* lock out */
 	unsigned char *flags;         /* lock out */
 	size_t n;                     /* lock out */
-	uint64_t entry, offset;       /* read in */
-	char *buf;                    /* read in: POP3_READ_PIECE bytes */
-	size_t len, got;              /* read in / out */
+	struct pop3_ahead *ahead;     /* read in / out: the pieces */
 	uint64_t *ids;                /* quit in: entries to expunge, then */
 	size_t nids, nseen;           /* those retrieved (expire policy) */
 	unsigned expire;              /* quit in: [pop3] expire, 0 = never */
 	int64_t now;                  /* quit in: for the expire policy */
 	size_t expired;               /* quit out: removed by the policy */
 	bool unlocked;                /* quit out: the lock was released */
+};
+
+/* Message bytes read before RETR asks for them (pop3_ahead.c): one read
+ * job fills the pieces, for the message being sent and, when the client
+ * fetches in order, the ones after it, all from one store snapshot. The
+ * pieces belong to the job while it is in flight. Allocated for exactly
+ * the bytes planned (at most POP3_AHEAD_BUDGET), never a whole large
+ * message; dropped by RSET, QUIT and the end of the session. */
+struct pop3_ahead {
+	size_t n;                             /* pieces */
+	size_t index[POP3_AHEAD_MAX];         /* each piece's message index */
+	struct store_piece piece[POP3_AHEAD_MAX];
+	char data[];                          /* the pieces' bytes */
 };
 
 /* A multi-line response being produced with back-pressure. */
@@ -93,6 +111,8 @@ struct pop3_stream {
 	uint64_t offset; /* MSG: bytes read so far */
 	bool started;    /* MSG: +OK sent */
 	bool top;        /* MSG: TOP, not RETR */
+	bool in_order;   /* MSG: a RETR of the message after the last RETR's
+	                    (or of the first): read ahead for it */
 	struct pop3_stuff f;
 };
 
@@ -125,7 +145,9 @@ struct pop3_session {
 
 	struct pop3_maildrop *md;
 	struct pop3_stream stream;
-	char *rbuf; /* read buffer while a message streams */
+	struct pop3_ahead *ahead; /* read-ahead, NULL when there is none */
+	size_t retr_next; /* the index after the last RETR: a RETR of it is
+	                     a fetch in order, worth reading ahead for */
 	struct pop3_job job;
 };
 
@@ -203,10 +225,34 @@ long pop3_msg_lookup(struct pop3_session *s, uint32_t msgno);
 /* Writes LIST/UIDL lines until done or output is full. */
 void pop3_listing_step(struct pop3_session *s);
 
+/* ---- pop3_ahead.c: the read-ahead pieces ------------------------------ */
+
+/* Replaces s->ahead with a plan that starts at message index, offset:
+ * one piece of up to POP3_AHEAD_BUDGET bytes (top: POP3_READ_PIECE)
+ * and, if more, pieces of the messages after it that are not deleted,
+ * until the budget or POP3_AHEAD_MAX is reached. Returns false (and no
+ * read-ahead) when out of memory. The caller submits the read. */
+bool pop3_ahead_plan(struct pop3_session *s, size_t index, uint64_t offset,
+                     bool top, bool more);
+/* The piece read (status OK) that holds message index's bytes at offset,
+ * or that ends there because the message ends; NULL if none does. */
+const struct store_piece *pop3_ahead_find(const struct pop3_session *s,
+                                          size_t index, uint64_t offset);
+/* True when piece p reaches the end of message index. */
+bool pop3_ahead_ends(const struct pop3_session *s, size_t index,
+                     const struct store_piece *p);
+/* RETR of message index is done: drops the read-ahead unless it holds
+ * pieces of later messages. */
+void pop3_ahead_passed(struct pop3_session *s, size_t index);
+/* Frees the read-ahead (RSET, QUIT, end of session). Not while a read job
+ * is in flight. */
+void pop3_ahead_drop(struct pop3_session *s);
+
 /* ---- pop3_cmd_retr.c: RETR and TOP ------------------------------------ */
 void pop3_cmd_retr(struct pop3_session *s, const struct pop3_cmd *c);
 void pop3_cmd_top(struct pop3_session *s, const struct pop3_cmd *c);
-/* Submits the read of the next piece of the message being sent. */
+/* Sends the message being streamed from the read-ahead until done or
+ * output is full; submits a read when the bytes it needs are not there. */
 void pop3_retr_step(struct pop3_session *s);
 
 #endif

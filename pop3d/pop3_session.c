@@ -91,7 +91,7 @@ static void pop3_kick(struct pop3_session *s)
 static void pop3_free(struct pop3_session *s)
 {
 	pop3_maildrop_release(s);
-	free(s->rbuf);
+	pop3_ahead_drop(s);
 	/* The struct held a user name and line copies: leave nothing. */
 	explicit_bzero(s, sizeof *s);
 	free(s);

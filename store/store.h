@@ -303,6 +303,27 @@ enum store_status store_entry_read(struct store *st, uint64_t mailbox,
                                    uint64_t entry, uint64_t offset, void *buf,
                                    size_t len, size_t *got);
 
+/* One piece of a batched read (store_entries_read). */
+struct store_piece {
+	uint64_t entry;  /* in: the entry */
+	uint64_t offset; /* in: first byte wanted */
+	void *buf;       /* in: room for len bytes */
+	size_t len;      /* in: bytes wanted */
+	size_t got;      /* out: bytes read; < len only at the end of the
+	                    message */
+	enum store_status status; /* out: OK, or NOTFOUND when the entry is
+	                             not in the mailbox */
+};
+
+/* Reads each of the n pieces as store_entry_read would, all from one
+ * snapshot (one read transaction, the statement prepared once). A piece
+ * whose entry is gone gets NOTFOUND and the others are still read.
+ * Returns OK, or the error (a damaged message, the database) that stopped
+ * the batch: then no piece is to be used. Memory use is bounded (a chunk
+ * or two) whatever the pieces' sizes. */
+enum store_status store_entries_read(struct store *st, uint64_t mailbox,
+                                     struct store_piece *pieces, size_t n);
+
 /* Removes the entries from the mailbox in one durable transaction; a message
  * no mailbox references any more is deleted. Entries not (or no longer) in
  * the mailbox are ignored. */

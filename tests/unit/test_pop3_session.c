@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "job.h"
 #include "log.h"
+#include "pop3_priv.h" /* POP3_AHEAD_BUDGET, POP3_AHEAD_MAX */
 #include "pop3_session.h"
 #include "session_io.h"
 #include "store.h"
@@ -160,6 +161,7 @@ struct tsess {
 	struct mio io;
 	struct buf in;
 	struct pop3_session *s;
+	unsigned store_jobs; /* run by t_run */
 };
 
 struct topt {
@@ -207,8 +209,9 @@ static void t_run(struct tsess *t, bool call_input)
 	for (int guard = 0; guard < 100000 && !t->io.gone; guard++) {
 		if (call_input)
 			pop3_session_input(t->s);
-		unsigned k = runner_inline_drain(&t->env->auth) +
-		             runner_inline_drain(&t->env->store);
+		unsigned ks = runner_inline_drain(&t->env->store);
+		unsigned k = runner_inline_drain(&t->env->auth) + ks;
+		t->store_jobs += ks;
 		if (t->io.tls_started) {
 			t->io.tls_started = false;
 			pop3_session_tls_ready(t->s);
@@ -689,6 +692,183 @@ static void test_errors(size_t step)
 	env_free(&e);
 }
 
+/* ---- read-ahead (pop3_ahead.c) ----------------------------------------- */
+
+#define RA_B POP3_AHEAD_BUDGET
+/* Bob's mailbox: more small messages than one read-ahead holds (by bytes
+ * and by count), then sizes at the budget's and a chunk's edges. */
+static const size_t ra_sizes[] = {
+	[70] = 0, RA_B - 1, RA_B, RA_B + 1, 1, 3 * RA_B + 17, 65536, 100, 99,
+};
+#define RA_N (sizeof ra_sizes / sizeof ra_sizes[0])
+static char *ra_msg[RA_N];
+
+static size_t ra_size(size_t k)
+{
+	return k < 70 ? 4000 + k * 13 : ra_sizes[k];
+}
+
+/* Message k: its number in the header, then lines of varying length of
+ * which every fifth starts with a dot. */
+static void ra_deliver(struct env *e, uint64_t mbox)
+{
+	for (size_t k = 0; k < RA_N; k++) {
+		size_t n = ra_size(k), i = 0;
+		char *m = malloc(n + 1);
+		int h = snprintf(m, n + 1, "Subject: %zu\r\n\r\n", k);
+		i = h > 0 && (size_t)h < n ? (size_t)h : 0;
+		for (size_t line = k; i < n; line++) {
+			size_t len = 1 + (line * 31) % 83;
+			for (size_t c = 0; c < len && i < n; c++)
+				m[i++] = c == 0 && line % 5 == 0 ? '.'
+				                                 : 'a' + (k + c) % 26;
+			if (i < n)
+				m[i++] = '\r';
+			if (i < n)
+				m[i++] = '\n';
+		}
+		ra_msg[k] = m;
+		deliver(e, m, n, mbox);
+	}
+}
+
+static void ra_want(struct buf *w, size_t k)
+{
+	buf_printf(w, "+OK %zu octets\r\n", ra_size(k));
+	expect_body(w, ra_msg[k], ra_size(k));
+}
+
+/* Logs in as bob; the output so far is dropped. */
+static void ra_login(struct tsess *t, struct env *e)
+{
+	t_open(t, e, (struct topt){ .tls = true });
+	t_say(t, "USER bob@example.org\r\nPASS hunter2\r\n", 0);
+	CHECK_OUT(t, "+OK mail.example.org POP3 server ready.\r\n"
+	             "+OK\r\n+OK Logged in.\r\n");
+	buf_reset(&t->io.out);
+	t->store_jobs = 0;
+}
+
+static void ra_retr(struct tsess *t, size_t msgno, size_t step)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "RETR %zu\r\n", msgno);
+	t_say(t, cmd, step);
+}
+
+/* A whole fetch in order, one RETR at a time or pipelined: the bytes of
+ * every message, in a few store jobs rather than one per message; a
+ * message above the budget is read in budget-sized pieces. */
+static void test_ahead_fetch(size_t step, bool pipelined)
+{
+	struct env e;
+	struct tsess t;
+	struct buf w, cmds;
+	uint64_t bob;
+
+	env_init(&e);
+	CHECK_INT(store_rcpt_lookup(e.st, "bob@example.org", &bob), STORE_OK);
+	ra_deliver(&e, bob);
+	ra_login(&t, &e);
+	buf_init(&w, 1 << 23);
+	buf_init(&cmds, 1 << 12);
+	for (size_t k = 0; k < RA_N; k++) {
+		if (pipelined)
+			buf_printf(&cmds, "RETR %zu\r\n", k + 1);
+		else
+			ra_retr(&t, k + 1, step);
+		ra_want(&w, k);
+		if (k == 69) {
+			/* 70 small messages fill the budget, not 70 jobs. */
+			CHECK(pipelined || t.store_jobs == 2);
+		}
+	}
+	if (pipelined)
+		t_feed(&t, cmds.data, cmds.len, step);
+	check_out_buf(&t, &w, __LINE__);
+	/* Then, by the budget B: B - 1 (B would not fit after it); B;
+	 * B + 1 in two, the second with 1 and the first B - 2 bytes of
+	 * 3B + 17 (too big for any read-ahead); two more of B and its
+	 * last 19 bytes with the three after it: 9 jobs in all. */
+	CHECK_INT(t.store_jobs, 9);
+	t_close(&t);
+
+	/* Out of order: each RETR reads just its message. */
+	ra_login(&t, &e);
+	buf_reset(&w);
+	ra_retr(&t, 76, step);
+	CHECK_INT(t.store_jobs, 4);
+	ra_retr(&t, 3, step);
+	ra_retr(&t, 1, step);
+	CHECK_INT(t.store_jobs, 6);
+	ra_want(&w, 75);
+	ra_want(&w, 2);
+	ra_want(&w, 0);
+	check_out_buf(&t, &w, __LINE__);
+	t_close(&t);
+	for (size_t k = 0; k < RA_N; k++)
+		free(ra_msg[k]);
+	buf_free(&cmds);
+	buf_free(&w);
+	env_free(&e);
+}
+
+/* What DELE, RSET and TOP do between RETRs, and an entry expunged behind
+ * the session's back: each RETR still gives exactly its message. */
+static void test_ahead_marks(size_t step)
+{
+	struct env e;
+	struct tsess t;
+	struct buf w;
+	uint64_t bob;
+
+	env_init(&e);
+	CHECK_INT(store_rcpt_lookup(e.st, "bob@example.org", &bob), STORE_OK);
+	ra_deliver(&e, bob);
+	struct store_entry *x = NULL;
+	size_t n = 0;
+	CHECK_INT(store_mailbox_list(e.st, bob, &x, &n), STORE_OK);
+	CHECK_INT(n, RA_N);
+	buf_init(&w, 1 << 22);
+
+	ra_login(&t, &e);
+	/* Message 5 goes after login (say, "postlite user" work): the read
+	 * that finds it gone is RETR 5's own, and only it fails. */
+	CHECK_INT(store_mailbox_expunge(e.st, bob, &x[4].id, 1), STORE_OK);
+	t_say(&t, "RETR 1\r\nDELE 3\r\nRETR 2\r\nRETR 3\r\nRETR 4\r\n"
+	          "RETR 5\r\nRETR 6\r\nTOP 7 1\r\nRETR 7\r\nRSET\r\n"
+	          "RETR 3\r\nRETR 8\r\n", step);
+	ra_want(&w, 0);
+	buf_puts(&w, "+OK message 3 deleted\r\n");
+	ra_want(&w, 1);
+	buf_puts(&w, "-ERR message 3 already deleted\r\n");
+	ra_want(&w, 3);
+	buf_puts(&w, "-ERR [SYS/TEMP] Cannot read the message, try again "
+	             "later.\r\n");
+	ra_want(&w, 5);
+	buf_puts(&w, "+OK\r\nSubject: 6\r\n\r\n");
+	const char *body = strstr(ra_msg[6], "\r\n\r\n") + 4;
+	expect_body(&w, body, (size_t)(strchr(body, '\n') + 1 - body));
+	w.len -= 3; /* expect_body's ".\r\n" after the header */
+	buf_puts(&w, ".\r\n");
+	ra_want(&w, 6);
+	buf_printf(&w, "+OK maildrop has %zu messages (", RA_N);
+	unsigned long long sum = 0;
+	for (size_t k = 0; k < RA_N; k++)
+		sum += ra_size(k);
+	buf_printf(&w, "%llu octets)\r\n", sum);
+	ra_want(&w, 2);
+	ra_want(&w, 7);
+	check_out_buf(&t, &w, __LINE__);
+	t_close(&t);
+
+	free(x);
+	for (size_t k = 0; k < RA_N; k++)
+		free(ra_msg[k]);
+	buf_free(&w);
+	env_free(&e);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_WARN); /* login/logout lines are noise here */
@@ -704,5 +884,10 @@ int main(void)
 	test_drop_and_lock();
 	test_closed_in_flight();
 	test_backpressure();
+	for (size_t step = 0; step <= 1; step++) {
+		test_ahead_fetch(step, false);
+		test_ahead_fetch(step, true);
+		test_ahead_marks(step);
+	}
 	return t_done("test_pop3_session");
 }
