@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Memory and CPU of whole process trees, from /proc (standard library only).
 
-  proc.py mem  PID[,PID...]   rss_kib=.. pss_kib=.. nproc=..  (summed over
+  proc.py mem  PID[,PID...]   rss_kib=.. pss_kib=.. uss_kib=.. nproc=..  (summed over
                               the PIDs and all their descendants)
   proc.py cpu  PID[,PID...]   CPU seconds used so far by the tree: utime +
                               stime of every live process plus cutime +
@@ -16,7 +16,8 @@
                               samples=..
 
 RSS counts shared pages once per process (it inflates multi-process servers);
-PSS splits them between the sharers: both are printed.
+PSS splits them between the sharers; USS counts only pages no other process
+maps (what the process alone costs): all three are printed.
 """
 import os
 import sys
@@ -51,28 +52,33 @@ def tree(roots):
 
 
 def mem_of(pid):
-    rss = pss = 0
+    """(rss, pss, uss) in KiB; uss = Private_Clean + Private_Dirty."""
+    rss = pss = uss = 0
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
             for line in f:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1])
+                key, _, rest = line.partition(":")
+                if key == "Rss":
+                    rss = int(rest.split()[0])
+                elif key == "Pss":
+                    pss = int(rest.split()[0])
+                elif key in ("Private_Clean", "Private_Dirty"):
+                    uss += int(rest.split()[0])
     except OSError:
         pass
-    return rss, pss
+    return rss, pss, uss
 
 
 def mem(roots):
-    n = rss = pss = 0
+    n = rss = pss = uss = 0
     for p in tree(roots):
-        r, s = mem_of(p)
+        r, s, u = mem_of(p)
         if r:
             n += 1
             rss += r
             pss += s
-    return n, rss, pss
+            uss += u
+    return n, rss, pss, uss
 
 
 def cpu(roots):
@@ -91,8 +97,8 @@ def main():
     cmd, roots = sys.argv[1], [int(x) for x in sys.argv[2].split(",") if x]
     args = sys.argv[3:]
     if cmd == "mem":
-        n, rss, pss = mem(roots)
-        print("rss_kib=%d pss_kib=%d nproc=%d" % (rss, pss, n))
+        n, rss, pss, uss = mem(roots)
+        print("rss_kib=%d pss_kib=%d uss_kib=%d nproc=%d" % (rss, pss, uss, n))
     elif cmd == "cpu":
         print("%.3f" % cpu(roots))
     elif cmd == "pids":
@@ -112,7 +118,7 @@ def main():
         samples = 0
         end = time.monotonic() + max_s
         while time.monotonic() < end and not (stop and os.path.exists(stop)):
-            n, rss, pss = mem(roots)
+            n, rss, pss, _ = mem(roots)
             peak = [max(peak[0], rss), max(peak[1], pss), max(peak[2], n)]
             samples += 1
             time.sleep(interval)

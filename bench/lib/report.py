@@ -177,7 +177,11 @@ atot = None if pf_rss is None or dc_rss is None else pf_rss + dc_rss
 row("idle RSS, both daemons together", tot, atot, "≤ 6 MiB", None if tot is None else tot <= 6)
 ptot = [mib(s, "mem-idle", "pss_kib") for s in ("postlite-smtpd", "postlite-pop3d", "postfix", "dovecot")]
 if None not in ptot:
-    row("idle PSS, both daemons together", ptot[0] + ptot[1], ptot[2] + ptot[3])
+    row("idle PSS, both daemons together (shared pages split)", ptot[0] + ptot[1], ptot[2] + ptot[3],
+        "≤ 6 MiB", ptot[0] + ptot[1] <= 6)
+utot = [mib(s, "mem-idle", "uss_kib") for s in ("postlite-smtpd", "postlite-pop3d", "postfix", "dovecot")]
+if None not in utot:
+    row("idle USS, both daemons together (private pages only)", utot[0] + utot[1], utot[2] + utot[3])
 case = "smtp-4k-c20-newconn"
 pk = mib("postlite", case, "peak_rss_kib")
 row("peak RSS during SMTP 4 KiB, 20 conns", pk, mib("postfix", case, "peak_rss_kib"),
