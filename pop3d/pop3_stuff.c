@@ -1,6 +1,8 @@
 /* RETR/TOP output filter; contract in pop3_stuff.h. */
 #include "pop3_stuff.h"
 
+#include <string.h>
+
 void pop3_stuff_init(struct pop3_stuff *f, bool top, uint32_t lines)
 {
 	*f = (struct pop3_stuff){
@@ -34,6 +36,37 @@ static void end_of_line(struct pop3_stuff *f)
 		f->done = true;
 }
 
+/* RETR: only a '.' that starts a line needs work, so the text goes out
+ * in runs between such dots, found by memchr for LF. The state after the
+ * piece depends only on its last bytes. */
+static size_t feed_runs(struct pop3_stuff *f, const char *p, size_t n,
+                        pop3_emit_fn emit, void *arg)
+{
+	const char *end = p + n, *q = p;
+	size_t run = 0; /* start of the bytes not yet emitted */
+
+	if (n == 0)
+		return 0;
+	if (f->at_bol && p[0] == '.')
+		emit(arg, ".", 1); /* the original '.' leads the run */
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL &&
+	       ++q < end) {
+		if (*q != '.')
+			continue;
+		/* RFC 1939 3: byte-stuff the termination octet. */
+		emit(arg, p + run, (size_t)(q - p) - run);
+		emit(arg, ".", 1);
+		run = (size_t)(q - p);
+	}
+	emit(arg, p + run, n - run);
+	f->any = true;
+	char last = p[n - 1];
+	f->end_crlf = last == '\n' && (n >= 2 ? p[n - 2] == '\r' : f->prev_cr);
+	f->prev_cr = last == '\r';
+	f->at_bol = last == '\n';
+	return n;
+}
+
 size_t pop3_stuff_feed(struct pop3_stuff *f, const char *p, size_t n,
                        pop3_emit_fn emit, void *arg)
 {
@@ -42,6 +75,9 @@ size_t pop3_stuff_feed(struct pop3_stuff *f, const char *p, size_t n,
 
 	if (f->done)
 		return 0;
+	if (!f->top)
+		return feed_runs(f, p, n, emit, arg);
+	/* TOP counts lines and looks for the blank one: byte by byte. */
 	while (i < n) {
 		char c = p[i];
 		if (f->at_bol && c == '.') {

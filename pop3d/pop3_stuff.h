@@ -18,7 +18,8 @@ typedef void (*pop3_emit_fn)(void *arg, const void *p, size_t n);
 
 struct pop3_stuff {
 	bool at_bol;     /* the next byte starts a line */
-	bool blank;      /* the current line holds nothing but CRs so far */
+	bool blank;      /* TOP: the current line holds nothing but CRs so
+	                    far */
 	bool top;        /* TOP: stop after the header and `lines` body lines */
 	bool in_body;    /* TOP: the blank line after the header was seen */
 	bool done;       /* TOP: limit reached; feed consumes nothing more */

@@ -295,6 +295,31 @@ static void check_filter(const char *m, size_t n)
 	}
 }
 
+/* Every split of m into two pieces gives the bytes of the whole: the
+ * runs RETR emits at once must join up across a piece boundary that falls
+ * on an LF, on the dot after it, or between CR and LF. */
+static void check_splits(const char *m, size_t n)
+{
+	for (int t = -1; t <= 1; t++) {
+		struct buf want, got;
+		buf_init(&want, 1 << 16);
+		reference(m, n, t >= 0, t >= 0 ? (uint32_t)t : 0, &want);
+		for (size_t k = 0; k <= n; k++) {
+			struct pop3_stuff f;
+			buf_init(&got, 1 << 16);
+			pop3_stuff_init(&f, t >= 0, t >= 0 ? (uint32_t)t : 0);
+			size_t used = pop3_stuff_feed(&f, m, k, emit_buf, &got);
+			if (used == k)
+				pop3_stuff_feed(&f, m + k, n - k, emit_buf, &got);
+			pop3_stuff_finish(&f, emit_buf, &got);
+			CHECK(got.len == want.len &&
+			      memcmp(got.data, want.data, got.len) == 0);
+			buf_free(&got);
+		}
+		buf_free(&want);
+	}
+}
+
 #define CHECK_FILTER(in, top, lines, lit)                                    \
 	do {                                                                 \
 		struct buf o_;                                               \
@@ -332,6 +357,18 @@ static void test_stuff(void)
 	};
 	for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++)
 		check_filter(msgs[i], strlen(msgs[i]));
+
+	/* Runs: dots and line ends at both ends of a piece. */
+	static const char *const edges[] = {
+		".", "\n", "\r", "\r\n", "\n.", ".\n", "\r\n.", "..\r\n..",
+		"a\n.\n.\n..\n", "ab\r\n\r\n.\r\n.", "\n\n\n...\r\r\n",
+		"Subject: x\r\n\r\nno dots in this long line at all\r\n",
+		"x\r\n.\r\n\r\n..\r\nend\r", ".a\n.b\r\n.c\r.d\n",
+	};
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		check_filter(edges[i], strlen(edges[i]));
+		check_splits(edges[i], strlen(edges[i]));
+	}
 
 	/* A big message with dots at every awkward offset. */
 	size_t n = 200000;
