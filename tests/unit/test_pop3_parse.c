@@ -364,6 +364,7 @@ static void test_stuff(void)
 		"a\n.\n.\n..\n", "ab\r\n\r\n.\r\n.", "\n\n\n...\r\r\n",
 		"Subject: x\r\n\r\nno dots in this long line at all\r\n",
 		"x\r\n.\r\n\r\n..\r\nend\r", ".a\n.b\r\n.c\r.d\n",
+		"a.b.\r\n.c.d.\r\n.", "..a..\r..\n..",
 	};
 	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
 		check_filter(edges[i], strlen(edges[i]));
