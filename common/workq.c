@@ -48,8 +48,10 @@ static void workq_submit(struct runner *r, struct job *j)
 	uv_mutex_lock(&wq->lock);
 	list_push(&wq->in_head, &wq->in_tail, j);
 	wq->pending++;
-	uv_cond_signal(&wq->cond);
 	uv_mutex_unlock(&wq->lock);
+	/* After the unlock: a thread woken under the lock would go straight
+	 * back to sleep on it. */
+	uv_cond_signal(&wq->cond);
 }
 
 /* Takes the first queued job and, if it belongs to a group, every other
@@ -105,10 +107,17 @@ static void worker_main(void *arg)
 		}
 
 		uv_mutex_lock(&wq->lock);
+		bool wake = !wq->out_head;
 		for (unsigned i = 0; i < n; i++)
 			list_push(&wq->out_head, &wq->out_tail, batch[i]);
-		/* uv_async_send coalesces: one wake-up may carry many jobs. */
-		uv_async_send(&wq->wake);
+		uv_mutex_unlock(&wq->lock);
+		/* One wake-up per batch of finished jobs: a list that was not
+		 * empty has one on its way (and the loop takes the whole
+		 * list). Outside the lock, so that the loop, woken, does not
+		 * block on it. */
+		if (wake)
+			uv_async_send(&wq->wake);
+		uv_mutex_lock(&wq->lock);
 	}
 	uv_mutex_unlock(&wq->lock);
 
@@ -122,13 +131,12 @@ static void run_done(struct workq *wq)
 	uv_mutex_lock(&wq->lock);
 	struct job *j = wq->out_head;
 	wq->out_head = wq->out_tail = NULL;
+	for (struct job *k = j; k; k = k->next)
+		wq->pending--;
 	uv_mutex_unlock(&wq->lock);
 
 	while (j) {
-		struct job *next = j->next;
-		uv_mutex_lock(&wq->lock);
-		wq->pending--;
-		uv_mutex_unlock(&wq->lock);
+		struct job *next = j->next; /* done may submit j again */
 		j->done(j);
 		j = next;
 	}
