@@ -20,15 +20,19 @@ void pop3_ahead_drop(struct pop3_session *s)
 }
 
 /* Appends a piece of message index from offset, up to len bytes; returns
- * the bytes it takes. */
+ * the bytes it takes. A piece that stops short of the message's end stops
+ * at a chunk boundary where it can: the store reads a chunk whole whatever
+ * part of it is wanted, so a chunk split between two pieces is read twice. */
 static uint64_t plan_add(struct pop3_ahead *a, const struct pop3_maildrop *md,
                          size_t index, uint64_t offset, uint64_t len)
 {
 	uint64_t size = md->e[index].size;
 	uint64_t n = offset < size ? size - offset : 0;
 
-	if (n > len)
-		n = len;
+	if (n > len) {
+		uint64_t end = (offset + len) / STORE_CHUNK_SIZE * STORE_CHUNK_SIZE;
+		n = end > offset ? end - offset : len;
+	}
 	a->index[a->n] = index;
 	a->piece[a->n] = (struct store_piece){
 		.entry = md->e[index].id,
@@ -54,11 +58,11 @@ bool pop3_ahead_plan(struct pop3_session *s, size_t index, uint64_t offset,
 	                           plan.n < POP3_AHEAD_MAX; i++) {
 		if (md->flags[i] & MD_DELETED)
 			continue;
-		/* Whole messages, and the first piece of one too big for
+		/* Whole messages, and the first chunks of one too big for
 		 * any read-ahead; one that would fit in the next is left
 		 * for it (read in two pieces, it would cost two jobs). */
-		uint64_t size = md->e[i].size;
-		if (size > budget - total && size <= budget)
+		uint64_t size = md->e[i].size, room = budget - total;
+		if (size > room && (size <= budget || room < STORE_CHUNK_SIZE))
 			break;
 		total += plan_add(&plan, md, i, 0, budget - total);
 	}

@@ -42,8 +42,8 @@ static enum store_status read_piece(struct store *st, sqlite3_stmt *q,
 		if (sqlite3_column_type(q, 1) == SQLITE_NULL)
 			break;
 		uint64_t start = (uint64_t)sqlite3_column_int64(q, 1) * CHUNK;
-		uint64_t dlen = (uint64_t)sqlite3_column_bytes(q, 2);
 		const unsigned char *data = sqlite3_column_blob(q, 2);
+		uint64_t dlen = (uint64_t)sqlite3_column_bytes(q, 2);
 		if (start > pos || dlen > CHUNK)
 			break; /* a hole or an oversized chunk: damaged */
 		uint64_t to = start + dlen < end ? start + dlen : end;

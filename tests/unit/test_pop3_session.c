@@ -782,14 +782,22 @@ static void test_ahead_fetch(size_t step, bool pipelined)
 			/* 70 small messages fill the budget, not 70 jobs. */
 			CHECK(pipelined || t.store_jobs == 2);
 		}
+		if (k == 73 && !pipelined) {
+			/* Read with the end of B + 1: 1, and the start of
+			 * 3B + 17 in whole chunks (a chunk split between two
+			 * reads would be read twice). */
+			const struct pop3_ahead *a = t.s->ahead;
+			CHECK(a && a->n == 3 && a->piece[2].offset == 0 &&
+			      a->piece[2].len == 3 * STORE_CHUNK_SIZE);
+		}
 	}
 	if (pipelined)
 		t_feed(&t, cmds.data, cmds.len, step);
 	check_out_buf(&t, &w, __LINE__);
 	/* Then, by the budget B: B - 1 (B would not fit after it); B;
-	 * B + 1 in two, the second with 1 and the first B - 2 bytes of
+	 * B + 1 in two, the second with 1 and the first three chunks of
 	 * 3B + 17 (too big for any read-ahead); two more of B and its
-	 * last 19 bytes with the three after it: 9 jobs in all. */
+	 * last 65,553 bytes with the three after it: 9 jobs in all. */
 	CHECK_INT(t.store_jobs, 9);
 	t_close(&t);
 
