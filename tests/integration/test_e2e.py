@@ -18,17 +18,13 @@ import os
 import poplib
 import pwd
 import re
-import shutil
-import signal
 import smtplib
-import socket
-import ssl
-import subprocess
 import sys
-import tempfile
 import time
 
-HOST = "127.0.0.1"
+import harness
+from harness import HOST, Fatal
+
 HOSTNAME = "e2e.postlite.test"  # [server] hostname: must appear in Received:
 IO_TIMEOUT = 10                 # seconds, every socket operation
 START_TIMEOUT = 10              # seconds until the listeners accept
@@ -42,10 +38,6 @@ USERS = {
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 SENDER = "sender@remote.test"
-
-
-class Fatal(Exception):
-    """Setup failed: the remaining checks cannot run."""
 
 
 # ---- the messages ---------------------------------------------------------
@@ -100,128 +92,19 @@ def dot_stuff(data):
 
 # ---- helpers ----------------------------------------------------------------
 
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def run(cmd, stdin=None, timeout=30):
-    p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout)
-    if p.returncode != 0:
-        raise Fatal("%s exited %d: %s" % (" ".join(cmd[3:]), p.returncode,
-                                          p.stderr.decode(errors="replace").strip()))
-    return p.stdout
-
-
-def tail(path, n=30):
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode(errors="replace").splitlines()
-    except OSError as e:
-        return "(cannot read %s: %s)" % (path, e)
-    return "\n".join(lines[-n:])
-
-
-class RawPOP3:
-    """A POP3 client over a raw socket that shows the exact octets."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    @classmethod
-    def connect(cls, port, ctx=None):
-        s = socket.create_connection((HOST, port), timeout=IO_TIMEOUT)
-        if ctx is not None:
-            s = ctx.wrap_socket(s, server_hostname=HOST)
-        r = cls(s)
-        greeting = r.line()
-        if not greeting.startswith(b"+OK"):
-            raise AssertionError("greeting %r" % greeting)
-        return r
-
-    def line(self):
-        deadline = time.monotonic() + IO_TIMEOUT
-        while b"\r\n" not in self.buf:
-            if time.monotonic() > deadline:
-                raise AssertionError("no line within %ds (have %r)" % (IO_TIMEOUT, self.buf[:200]))
-            if len(self.buf) > 100000:
-                raise AssertionError("line too long")
-            got = self.sock.recv(65536)
-            if not got:
-                raise AssertionError("connection closed (have %r)" % self.buf[:200])
-            self.buf += got
-        i = self.buf.index(b"\r\n") + 2
-        line, self.buf = self.buf[:i], self.buf[i:]
-        return line
-
-    def cmd(self, text):
-        self.sock.sendall(text.encode() + b"\r\n")
-        return self.line()
-
-    def ok(self, text):
-        r = self.cmd(text)
-        if not r.startswith(b"+OK"):
-            shown = "PASS ..." if text.startswith("PASS") else text
-            raise AssertionError("%s -> %r" % (shown, r))
-        return r
-
-    def multi(self):
-        """The body of a multi-line response, exactly as sent, with the final '.' line."""
-        out = []
-        deadline = time.monotonic() + 3 * IO_TIMEOUT
-        while True:
-            if time.monotonic() > deadline:
-                raise AssertionError("multi-line response did not end")
-            line = self.line()
-            out.append(line)
-            if line == b".\r\n":
-                return b"".join(out)
+class RawPOP3(harness.POP3):
+    timeout = IO_TIMEOUT
 
     def login(self, user):
-        self.ok("USER " + user)
-        self.ok("PASS " + USERS[user])
-
-    def upgrade(self, ctx):
-        if self.buf:
-            raise AssertionError("bytes after the STLS reply: %r" % self.buf)
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=HOST)
-
-    def quit(self):
-        r = self.cmd("QUIT")
-        self.sock.close()
-        return r
-
-    def drop(self):
-        """Close without QUIT (and without a TLS close_notify)."""
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+        return super().login(user, USERS[user])
 
 
 # ---- the test run -----------------------------------------------------------
 
 class E2E:
     def __init__(self):
-        # Absolute, since the daemons run in the temporary directory.
-        self.smtpd, self.pop3d, self.cli = (
-            os.path.abspath(os.environ.get(n) or "/nonexistent")
-            for n in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"))
-        self.tmp = tempfile.mkdtemp(prefix="postlite-e2e-")
-        self.procs = {}
-        self.logs = {}
-        self.results = []
+        self.d = harness.Daemons("postlite-e2e-", "POSTLITE_E2E_KEEP")
+        self.results = harness.Results("# e2e")
         self.msg1 = message_one()
         self.msg2 = message_two()
         self.stored = {}  # (user, n) -> the exact message POP3 must return
@@ -229,141 +112,31 @@ class E2E:
     # -- setup --
 
     def setup(self):
-        for name in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"):
-            v = os.environ.get(name)
-            if not v or not os.access(v, os.X_OK):
-                raise Fatal("%s is not set to an executable (%r)" % (name, v))
-        t = self.tmp
-        self.cert = os.path.join(t, "cert.pem")
-        self.key = os.path.join(t, "key.pem")
-        p = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec",
-             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-             "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-             "-keyout", self.key, "-out", self.cert],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-        if p.returncode != 0:
-            raise Fatal("openssl req failed: %s" % p.stdout.decode(errors="replace"))
-        os.chmod(self.key, 0o600)
-
-        # Started as root, the daemons drop to [server] user, which must not
-        # be root (pop3d refuses it): run as nobody then, and let nobody
-        # reach the store (the CLI creates data_dir and hands it over).
-        if os.geteuid() == 0:
-            self.user = "nobody"
-            os.chmod(t, 0o711)
-        else:
-            self.user = pwd.getpwuid(os.getuid()).pw_name
-
-        ports = free_ports(5)
+        exe = harness.executables()
+        t = self.d.tmp
+        self.cert, self.key = harness.make_cert(t)
+        self.user = harness.daemon_user(t)
+        ports = harness.free_ports(5)
         self.smtp_port, sub_port, subs_port, self.pop3_port, self.pop3s_port = ports
-        self.ports = ports
-        self.conf = os.path.join(t, "postlite.conf")
-        with open(self.conf, "w") as f:
-            f.write("""# written by tests/integration/test_e2e.py
-[server]
-hostname = %s
-data_dir = %s
-user = %s
-
-[tls]
-cert = %s
-key = %s
-
-[smtp]
-listen = %s:%d
-submission = %s:%d
-submissions = %s:%d
-
-[pop3]
-listen = %s:%d
-pop3s = %s:%d
-""" % (HOSTNAME, os.path.join(t, "data"), self.user,
-       self.cert, self.key, HOST, self.smtp_port, HOST, sub_port, HOST, subs_port,
-       HOST, self.pop3_port, HOST, self.pop3s_port))
-
-        cli = [self.cli, "-c", self.conf]
-        run(cli + ["init"])
-        run(cli + ["domain", "add", "example.test"])
-        for user, pw in USERS.items():
-            run(cli + ["user", "add", user, "--password-stdin"], stdin=pw.encode() + b"\n")
-        users = run(cli + ["user", "list"]).decode(errors="replace")
+        self.conf = harness.write_conf(
+            os.path.join(t, "postlite.conf"),
+            server={"hostname": HOSTNAME, "data_dir": os.path.join(t, "data"), "user": self.user},
+            tls={"cert": self.cert, "key": self.key},
+            smtp={"listen": "%s:%d" % (HOST, self.smtp_port),
+                  "submission": "%s:%d" % (HOST, sub_port),
+                  "submissions": "%s:%d" % (HOST, subs_port)},
+            pop3={"listen": "%s:%d" % (HOST, self.pop3_port),
+                  "pop3s": "%s:%d" % (HOST, self.pop3s_port)})
+        harness.make_store(exe["cli"], self.conf, USERS)
+        users = harness.postlite(exe["cli"], self.conf, "user", "list").decode(errors="replace")
         for user in USERS:
             if user not in users:
                 raise Fatal("user list does not show %s: %r" % (user, users))
-
-        self.ctx = ssl.create_default_context(cafile=self.cert)
-        # Python 3.13 turns on strict X.509 checks a test certificate need not pass.
-        self.ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-
-        for name, exe in (("smtpd", self.smtpd), ("pop3d", self.pop3d)):
-            log = os.path.join(t, name + ".log")
-            self.logs[name] = log
-            with open(log, "wb") as lf:
-                self.procs[name] = subprocess.Popen(
-                    [exe, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
-                    stdout=lf, stderr=subprocess.STDOUT, cwd=t)
-        deadline = time.monotonic() + START_TIMEOUT
-        waiting = set(ports)
-        while waiting:
-            for name, p in self.procs.items():
-                if p.poll() is not None:
-                    raise Fatal("%s exited with %d at start" % (name, p.returncode))
-            for port in list(waiting):
-                try:
-                    socket.create_connection((HOST, port), timeout=1).close()
-                    waiting.discard(port)
-                except OSError:
-                    pass
-            if waiting and time.monotonic() > deadline:
-                raise Fatal("ports %s do not accept after %ds" % (sorted(waiting), START_TIMEOUT))
-            if waiting:
-                time.sleep(0.05)
-
-    def stop(self):
-        """SIGTERM both daemons; returns {name: (exit code or None, reason)}."""
-        out = {}
-        for name, p in self.procs.items():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for name, p in self.procs.items():
-            try:
-                p.wait(timeout=STOP_TIMEOUT)
-                out[name] = p.returncode
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
-                out[name] = None
-        self.procs = {}
-        return out
-
-    def kill_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        self.procs = {}
-
-    # -- bookkeeping --
-
-    def check(self, name, fn):
-        try:
-            fn()
-        except Fatal:
-            raise
-        except Exception as e:  # every failure is a result, not a crash
-            reason = "%s: %s" % (type(e).__name__, e) if not isinstance(e, AssertionError) else str(e)
-            reason = reason.replace("\n", " | ")
-            self.results.append((name, False))
-            print("not ok - %s: %s" % (name, reason), flush=True)
-        else:
-            self.results.append((name, True))
-            print("ok - %s" % name, flush=True)
+        self.ctx = harness.tls_context(self.cert)
+        self.d.start("smtpd", exe["smtpd"], self.conf, timeout=START_TIMEOUT,
+                     ports=[self.smtp_port, sub_port, subs_port])
+        self.d.start("pop3d", exe["pop3d"], self.conf, timeout=START_TIMEOUT,
+                     ports=[self.pop3_port, self.pop3s_port])
 
     # -- privileges --
 
@@ -371,7 +144,7 @@ pop3s = %s:%d
         """DESIGN.md: started as root, the daemons bind and then run as
         [server] user; without root they simply stay who they are."""
         pw = pwd.getpwnam(self.user)
-        for name, p in self.procs.items():
+        for name, p in self.d.procs.items():
             # Every thread (the worker pools included), not only the
             # main one: a thread left behind as root would undo the drop.
             # The port accepts (kernel backlog) before the daemon has
@@ -464,8 +237,8 @@ pop3s = %s:%d
             ("bare LF", b"Subject: smuggle\r\n\r\nbare LF\n.\nMAIL FROM:<evil@remote.test>\r\n"),
             ("bare CR", b"Subject: smuggle\r\n\r\nbare CR\r.\rMAIL FROM:<evil@remote.test>\r\n"),
         ):
-            s = socket.create_connection((HOST, self.smtp_port), timeout=IO_TIMEOUT)
-            r = RawPOP3(s)  # its line reader serves SMTP just as well
+            r = RawPOP3(self.smtp_port)  # its line reader serves SMTP just as well
+            s = r.sock
             try:
                 code, text = self.raw_smtp_reply(r)
                 assert code == 220, "greeting %r" % text
@@ -526,7 +299,7 @@ pop3s = %s:%d
                 assert resp.startswith(b"-ERR"), "USER before TLS -> %r" % resp
             try:
                 resp = r.cmd("STAT")
-            except (AssertionError, OSError):
+            except (AssertionError, EOFError, OSError):
                 return  # closing the connection after the refusal is fine too
             assert resp.startswith(b"-ERR"), "STAT after refused login -> %r" % resp
         finally:
@@ -756,8 +529,8 @@ pop3s = %s:%d
     def t_stls_discards_pipelined(self):
         """Bytes sent after STLS before the handshake must never be executed
         (RFC 2595 / the STARTTLS injection class of bugs)."""
-        s = socket.create_connection((HOST, self.pop3_port), timeout=IO_TIMEOUT)
-        r = RawPOP3(s)
+        r = RawPOP3(self.pop3_port)
+        s = r.sock
         try:
             r.line()
             s.sendall(b"STLS\r\nUSER " + ALICE.encode() + b"\r\n")
@@ -779,25 +552,13 @@ pop3s = %s:%d
     # -- shutdown --
 
     def t_sigterm_exit_0(self):
-        codes = self.stop()
+        codes = self.d.stop_all(timeout=STOP_TIMEOUT)
         bad = {k: v for k, v in codes.items() if v != 0}
         assert not bad, "exit codes after SIGTERM (None = still running after %ds): %r" % (STOP_TIMEOUT, bad)
-
-    def t_no_sanitizer_reports(self):
-        pat = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer)")
-        for name, log in self.logs.items():
-            with open(log, "rb") as f:
-                text = f.read().decode(errors="replace")
-            m = pat.search(text)
-            assert not m, "%s log has a sanitizer report: %s" % (name, text[m.start():m.start() + 300])
 
     # -- driver --
 
     def main(self):
-        def watchdog(signum, frame):
-            raise Fatal("watchdog: the test took more than %d s" % WATCHDOG)
-        signal.signal(signal.SIGALRM, watchdog)
-        signal.alarm(WATCHDOG)
         checks = [
             ("daemons run as [server] user", self.t_privileges),
             ("smtp: EHLO, NOOP, RSET", self.t_smtp_ehlo),
@@ -819,42 +580,11 @@ pop3s = %s:%d
             ("pop3: DELE + dropped connection deletes nothing", self.t_pop3_dele_drop_keeps),
             ("pop3: DELE + QUIT removes alice's copy only", self.t_pop3_dele_quit_removes),
             ("daemons exit 0 on SIGTERM", self.t_sigterm_exit_0),
-            ("no sanitizer reports in the daemon logs", self.t_no_sanitizer_reports),
+            ("no sanitizer reports in the daemon logs", self.d.assert_no_sanitizer_reports),
         ]
-        try:
-            try:
-                self.setup()
-                self.results.append(("setup", True))
-                print("ok - setup: config, store, users, daemons up", flush=True)
-            except Exception as e:
-                self.results.append(("setup", False))
-                print("not ok - setup: %s" % e, flush=True)
-                return self.finish()
-            for name, fn in checks:
-                self.check(name, fn)
-        except Fatal as e:  # the watchdog
-            self.results.append(("watchdog", False))
-            print("not ok - %s" % e, flush=True)
-        finally:
-            signal.alarm(0)
-            self.kill_all()
-        return self.finish()
-
-    def finish(self):
-        self.kill_all()
-        failed = [n for n, ok in self.results if not ok]
-        passed = len(self.results) - len(failed)
-        if failed:
-            for name, log in sorted(self.logs.items()):
-                print("--- last lines of %s (%s)" % (name, log))
-                print(tail(log))
-        keep = os.environ.get("POSTLITE_E2E_KEEP") == "1"
-        if keep:
-            print("# kept %s" % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        print("# e2e: %d passed, %d failed" % (passed, len(failed)))
-        return 1 if failed else 0
+        self.results.run(self.setup, "setup: config, store, users, daemons up", checks, WATCHDOG)
+        self.d.cleanup(failed=self.results.failed())
+        return self.results.summary()
 
 
 def first_diff(a, b):
