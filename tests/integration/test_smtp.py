@@ -20,19 +20,16 @@ failed (then with the tails of the daemon logs).
 import base64
 import os
 import poplib
-import pwd
 import re
-import shutil
-import signal
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 
-HOST = "127.0.0.1"
+import harness
+from harness import HOST, Fatal
+
 HOSTNAME = "smtp-test.postlite.test"
 IO_TIMEOUT = 15
 WATCHDOG = 280
@@ -46,50 +43,19 @@ REMOTE = "sender@remote.test"
 RSS_LIMIT_MIB = 8  # issue 3: "a few MiB" for a 40 MiB message
 
 
-class Fatal(Exception):
-    pass
-
-
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-class Raw:
+class Raw(harness.Client):
     """An SMTP client over a raw socket: exact bytes, exact replies."""
 
-    def __init__(self, port, src=HOST, tls_ctx=None):
-        s = socket.create_connection((HOST, port), timeout=IO_TIMEOUT,
-                                     source_address=(src, 0))
-        if tls_ctx is not None:
-            s = tls_ctx.wrap_socket(s, server_hostname="localhost")
-        self.sock = s
-        self.buf = b""
+    timeout = IO_TIMEOUT
 
-    def line(self):
-        deadline = time.monotonic() + IO_TIMEOUT
-        while b"\r\n" not in self.buf:
-            if time.monotonic() > deadline:
-                raise AssertionError("no reply line (have %r)" % self.buf[:200])
-            got = self.sock.recv(65536)
-            if not got:
-                raise EOFError("connection closed (have %r)" % self.buf[:200])
-            self.buf += got
-        i = self.buf.index(b"\r\n") + 2
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
+    def __init__(self, port, src=HOST, tls_ctx=None):
+        super().__init__(port, source=src)
+        if tls_ctx is not None:
+            self.sock = tls_ctx.wrap_socket(self.sock, server_hostname="localhost")
 
     def reply(self):
         """One reply, possibly multi-line: (code, text of all lines)."""
@@ -99,9 +65,6 @@ class Raw:
             lines.append(line)
             if line[3:4] != b"-":
                 return int(line[:3]), b"".join(lines)
-
-    def send(self, data):
-        self.sock.sendall(data)
 
     def cmd(self, text):
         self.send(text.encode() + b"\r\n" if isinstance(text, str) else text + b"\r\n")
@@ -120,115 +83,44 @@ class Raw:
         except (ConnectionResetError, ssl.SSLError):
             return True
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
 
 class Test:
     def __init__(self):
-        self.smtpd, self.pop3d, self.cli = (
-            os.path.abspath(os.environ.get(n) or "/nonexistent")
-            for n in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"))
-        self.tmp = tempfile.mkdtemp(prefix="postlite-smtp-")
-        self.procs, self.logs, self.results = {}, {}, []
+        self.d = harness.Daemons("postlite-smtp-", "POSTLITE_SMTP_KEEP")
+        self.results = harness.Results("# smtp")
         self.rss_note = None
 
     # ---- setup ----------------------------------------------------------
 
-    def run(self, args, stdin=None):
-        p = subprocess.run(args, input=stdin, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
-        if p.returncode != 0:
-            raise Fatal("%s: %s" % (" ".join(args[3:]), p.stderr.decode(errors="replace")))
-        return p.stdout
-
     def write_conf(self, name, ports, extra):
-        path = os.path.join(self.tmp, name + ".conf")
-        with open(path, "w") as f:
-            f.write("""[server]
-hostname = %s
-data_dir = %s
-user = %s
-log_level = debug
-
-[tls]
-cert = %s
-key = %s
-
-[smtp]
-listen = %s:%d
-submission = %s:%d
-submissions = %s:%d
-%s
-[pop3]
-pop3s = %s:%d
-""" % (HOSTNAME, os.path.join(self.tmp, "data"), self.user, self.cert,
-                self.key, HOST, ports[0], HOST, ports[1], HOST, ports[2],
-                extra, HOST, ports[3]))
-        return path
-
-    def start(self, name, exe, conf):
-        log = os.path.join(self.tmp, name + ".log")
-        self.logs[name] = log
-        lf = open(log, "wb")
-        self.procs[name] = subprocess.Popen([exe, "-c", conf, "-f"], stdin=subprocess.DEVNULL,
-                                            stdout=lf, stderr=subprocess.STDOUT, cwd=self.tmp)
-        lf.close()
+        return harness.write_conf(
+            os.path.join(self.d.tmp, name + ".conf"),
+            server={"hostname": HOSTNAME, "data_dir": os.path.join(self.d.tmp, "data"),
+                    "user": self.user, "log_level": "debug"},
+            tls={"cert": self.cert, "key": self.key},
+            smtp=dict({"listen": "%s:%d" % (HOST, ports[0]),
+                       "submission": "%s:%d" % (HOST, ports[1]),
+                       "submissions": "%s:%d" % (HOST, ports[2])}, **extra),
+            pop3={"pop3s": "%s:%d" % (HOST, ports[3])})
 
     def setup(self):
-        for n in ("POSTLITE_SMTPD", "POSTLITE_POP3D", "POSTLITE_CLI"):
-            if not os.access(os.environ.get(n) or "/nonexistent", os.X_OK):
-                raise Fatal("%s is not set to an executable" % n)
-        self.cert = os.path.join(self.tmp, "cert.pem")
-        self.key = os.path.join(self.tmp, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                        "-subj", "/CN=localhost", "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                        "-keyout", self.key, "-out", self.cert],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
-        os.chmod(self.key, 0o600)
-        if os.geteuid() == 0:
-            self.user = "nobody"
-            os.chmod(self.tmp, 0o711)
+        self.exe = harness.executables()
+        self.cert, self.key = harness.make_cert(self.d.tmp)
+        self.user = harness.daemon_user(self.d.tmp)
+        if self.user == "nobody":
             os.chmod(self.key, 0o644)  # nobody reads it after the drop
-        else:
-            self.user = pwd.getpwuid(os.getuid()).pw_name
-        p = free_ports(8)
+        p = harness.free_ports(8)
         self.p25, self.p587, self.p465, self.p995 = p[:4]
         self.t25, self.t587, self.t465 = p[4:7]
-        main = self.write_conf("main", p[:4], "max_message_size = 48M\n")
-        tight = self.write_conf("tight", [p[4], p[5], p[6], p[7]],
-                                "max_message_size = 64K\nmax_recipients = 3\n"
-                                "max_connections = 8\ntimeout = 10\n")
-        cli = [self.cli, "-c", main]
-        self.run(cli + ["init"])
-        self.run(cli + ["domain", "add", "example.test"])
-        for u, pw in USERS.items():
-            self.run(cli + ["user", "add", u, "--password-stdin"], stdin=pw.encode() + b"\n")
-        self.ctx = ssl.create_default_context(cafile=self.cert)
-        self.ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-        self.start("smtpd", self.smtpd, main)
-        self.start("smtpd-tight", self.smtpd, tight)
-        self.start("pop3d", self.pop3d, main)
-        deadline = time.monotonic() + 10
-        waiting = {self.p25, self.p587, self.p465, self.p995, self.t25}
-        while waiting:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise Fatal("%s exited with %d at start" % (name, proc.returncode))
-            for port in list(waiting):
-                try:
-                    socket.create_connection((HOST, port), timeout=1).close()
-                    waiting.discard(port)
-                except OSError:
-                    pass
-            if waiting and time.monotonic() > deadline:
-                raise Fatal("ports %s do not accept" % sorted(waiting))
-            time.sleep(0.05)
+        main = self.write_conf("main", p[:4], {"max_message_size": "48M"})
+        tight = self.write_conf("tight", p[4:8], {
+            "max_message_size": "64K", "max_recipients": "3",
+            "max_connections": "8", "timeout": "10"})
+        harness.make_store(self.exe["cli"], main, USERS)
+        self.ctx = harness.tls_context(self.cert)
+        self.d.start("smtpd", self.exe["smtpd"], main, ports=[self.p25, self.p587, self.p465])
+        self.d.start("smtpd-tight", self.exe["smtpd"], tight, ports=[self.t25])
+        self.d.start("pop3d", self.exe["pop3d"], main, ports=[self.p995])
         time.sleep(0.2)  # the probe connections go away
 
     # ---- helpers ----------------------------------------------------------
@@ -272,19 +164,6 @@ pop3s = %s:%d
     def smtps(self, port, **kw):
         return smtplib.SMTP_SSL(HOST, port, local_hostname="client.test", context=self.ctx,
                                 timeout=IO_TIMEOUT, **kw)
-
-    def check(self, name, fn):
-        try:
-            fn()
-        except Fatal:
-            raise
-        except Exception as e:
-            reason = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
-            self.results.append((name, False))
-            print("not ok - %s: %s" % (name, reason.replace("\n", " | ")), flush=True)
-        else:
-            self.results.append((name, True))
-            print("ok - %s" % name, flush=True)
 
     # ---- smtplib ------------------------------------------------------------
 
@@ -397,7 +276,7 @@ pop3s = %s:%d
 
     def t_no_credentials_logged(self):
         """At log_level = debug, so every command's line is checked."""
-        with open(self.logs["smtpd"], "rb") as f:
+        with open(self.d.logs["smtpd"], "rb") as f:
             log = f.read()
         assert b"mail from=<" in log, "log_level = debug shows no MAIL lines"
         for pw in list(USERS.values()) + ["not-the-password"]:
@@ -438,7 +317,7 @@ pop3s = %s:%d
 
     def t_msmtp(self):
         for port, starttls, token in ((self.p587, "on", "msmtp-587"), (self.p465, "off", "msmtp-465")):
-            conf = os.path.join(self.tmp, "msmtprc-%d" % port)
+            conf = os.path.join(self.d.tmp, "msmtprc-%d" % port)
             with open(conf, "w") as f:
                 f.write("defaults\ntls on\ntls_trust_file %s\ntls_starttls %s\n"
                         "account test\nhost localhost\nport %d\nauth on\nuser %s\n"
@@ -665,23 +544,17 @@ pop3s = %s:%d
     def t_rss_40mib(self):
         """In an smtpd of its own: a password check (yescrypt, 16 MiB)
         would raise the peak first and hide the message's share."""
-        port = free_ports(1)[0]
-        conf = os.path.join(self.tmp, "rss.conf")
-        with open(conf, "w") as f:
-            f.write("[server]\nhostname = %s\ndata_dir = %s\nuser = %s\n"
-                    "[smtp]\nlisten = %s:%d\nmax_message_size = 48M\n"
-                    % (HOSTNAME, os.path.join(self.tmp, "data"), self.user, HOST, port))
-        self.start("smtpd-rss", self.smtpd, conf)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("smtpd-rss does not accept")
-                time.sleep(0.05)
-        pid = self.procs["smtpd-rss"].pid
+        port = harness.free_ports(1)[0]
+        conf = harness.write_conf(
+            os.path.join(self.d.tmp, "rss.conf"),
+            server={"hostname": HOSTNAME, "data_dir": os.path.join(self.d.tmp, "data"),
+                    "user": self.user},
+            smtp={"listen": "%s:%d" % (HOST, port), "max_message_size": "48M"})
+        try:
+            self.d.start("smtpd-rss", self.exe["smtpd"], conf, ports=[port])
+        except Fatal as e:
+            raise AssertionError("smtpd-rss: %s" % e)
+        pid = self.d.pid("smtpd-rss")
         self.p25_saved, self.p25 = self.p25, port
         try:
             self.rss_run(pid)
@@ -729,31 +602,11 @@ pop3s = %s:%d
     # ---- end ---------------------------------------------------------------------
 
     def t_sigterm(self):
-        for name, p in self.procs.items():
-            p.send_signal(signal.SIGTERM)
-        bad = {}
-        for name, p in self.procs.items():
-            try:
-                if p.wait(timeout=20) != 0:
-                    bad[name] = p.returncode
-            except subprocess.TimeoutExpired:
-                p.kill()
-                bad[name] = "still running"
+        codes = self.d.stop_all()
+        bad = {n: "still running" if c is None else c for n, c in codes.items() if c != 0}
         assert not bad, "exit after SIGTERM: %r" % bad
 
-    def t_no_sanitizer_reports(self):
-        pat = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)")
-        for name, log in self.logs.items():
-            with open(log, "rb") as f:
-                text = f.read().decode(errors="replace")
-            m = pat.search(text)
-            assert not m, "%s: %s" % (name, text[m.start():m.start() + 300])
-
     def main(self):
-        def watchdog(signum, frame):
-            raise Fatal("watchdog: more than %d s" % WATCHDOG)
-        signal.signal(signal.SIGALRM, watchdog)
-        signal.alarm(WATCHDOG)
         checks = [
             ("smtplib on 25: EHLO extensions, no AUTH, delivery, trace", self.t_smtplib_plain),
             ("smtplib on 25 with STARTTLS: ESMTPS and the TLS version", self.t_smtplib_starttls),
@@ -780,46 +633,11 @@ pop3s = %s:%d
             ("memory: 40 MiB message by DATA and BDAT", self.t_rss_40mib),
             ("no credentials in the smtpd log (at debug level)", self.t_no_credentials_logged),
             ("daemons exit 0 on SIGTERM", self.t_sigterm),
-            ("no sanitizer reports", self.t_no_sanitizer_reports),
+            ("no sanitizer reports", self.d.assert_no_sanitizer_reports),
         ]
-        try:
-            try:
-                self.setup()
-                print("ok - setup", flush=True)
-                self.results.append(("setup", True))
-            except Exception as e:
-                print("not ok - setup: %s" % e, flush=True)
-                self.results.append(("setup", False))
-                return self.finish()
-            for name, fn in checks:
-                self.check(name, fn)
-        except Fatal as e:
-            print("not ok - %s" % e, flush=True)
-            self.results.append(("watchdog", False))
-        finally:
-            signal.alarm(0)
-        return self.finish()
-
-    def finish(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=5)
-        failed = [n for n, ok in self.results if not ok]
-        if failed:
-            for name, log in sorted(self.logs.items()):
-                print("--- last lines of %s" % log)
-                try:
-                    with open(log, "rb") as f:
-                        print("\n".join(f.read().decode(errors="replace").splitlines()[-25:]))
-                except OSError:
-                    pass
-        if os.environ.get("POSTLITE_SMTP_KEEP") == "1":
-            print("# kept %s" % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        print("# smtp: %d passed, %d failed" % (len(self.results) - len(failed), len(failed)))
-        return 1 if failed else 0
+        self.results.run(self.setup, "setup", checks, WATCHDOG)
+        self.d.cleanup(failed=self.results.failed())
+        return self.results.summary()
 
 
 if __name__ == "__main__":
