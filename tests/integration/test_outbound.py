@@ -25,35 +25,28 @@ import email
 import email.policy
 import os
 import poplib
-import pwd
 import re
 import shutil
 import signal
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import ob_peers  # noqa: E402
+from harness import HOST  # noqa: E402
 from ob_peers import Behaviour, wait_for  # noqa: E402
 
-HOST = "127.0.0.1"
 HOSTNAME = "mail.example.test"
 ALICE, ALICE_PW = "alice@example.test", "alice-Secret-1"
 RELAY_USER, RELAY_PW = "office@provider.test", "relay-Secret-9"
 WATCHDOG = 280
 
-results = []
-
-
-def check(name, cond, why=""):
-    results.append(bool(cond))
-    print(("ok - %s" if cond else "not ok - %s: " + why) % name, flush=True)
-    return bool(cond)
+results = harness.Results()
+check = results.add
 
 
 def free_port(ips):
@@ -76,97 +69,45 @@ def free_port(ips):
     raise RuntimeError("no common free port")
 
 
-def run(cmd, stdin=None):
-    p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.decode()))
-    return p.stdout.decode()
-
-
 def no_bare_cr_lf(b):
     return re.search(rb"\r(?!\n)|(?<!\r)\n", b) is None
 
 
 class World:
     def __init__(self):
-        self.smtpd = os.path.abspath(os.environ["POSTLITE_SMTPD"])
-        self.pop3d = os.path.abspath(os.environ["POSTLITE_POP3D"])
-        self.cli_exe = os.path.abspath(os.environ["POSTLITE_CLI"])
-        self.tmp = tempfile.mkdtemp(prefix="postlite-ob-")
-        self.procs = {}
-        t = self.tmp
-        self.cert, self.key = os.path.join(t, "cert.pem"), os.path.join(t, "key.pem")
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-             "-subj", "/CN=localhost", "-addext",
-             "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", self.key, "-out", self.cert],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        exe = harness.executables()
+        self.smtpd, self.pop3d, self.cli_exe = exe["smtpd"], exe["pop3d"], exe["cli"]
+        self.d = harness.Daemons("postlite-ob-", "POSTLITE_OB_KEEP")
+        self.tmp = t = self.d.tmp
+        self.cert, self.key = harness.make_cert(t)
         os.chmod(self.key, 0o644)  # the receivers and smtpd (as nobody) read it
-        if os.geteuid() == 0:
-            self.user = "nobody"
-            os.chmod(t, 0o711)
-        else:
-            self.user = pwd.getpwuid(os.getuid()).pw_name
-        self.ctx = ssl.create_default_context(cafile=self.cert)
-        self.ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+        self.user = harness.daemon_user(t)
+        self.ctx = harness.tls_context(self.cert)
         self.secret = os.path.join(t, "relay.secret")
         with open(self.secret, "w") as f:
             f.write(RELAY_PW + "\n")
-        self.sub, self.pop = free_port([HOST]), free_port([HOST])
+        self.sub, self.pop = harness.free_ports(2)
 
-    def config(self, relay=""):
-        conf = os.path.join(self.tmp, "postlite.conf")
-        with open(conf, "w") as f:
-            f.write("""[server]
-hostname = %s
-data_dir = %s
-user = %s
-[tls]
-cert = %s
-key = %s
-[smtp]
-submission = %s:%d
-[pop3]
-listen = %s:%d
-%s""" % (HOSTNAME, os.path.join(self.tmp, "data"), self.user, self.cert,
-                self.key, HOST, self.sub, HOST, self.pop, relay))
-        self.conf = conf
-        return conf
+    def config(self, relay=None):
+        self.conf = harness.write_conf(
+            os.path.join(self.tmp, "postlite.conf"),
+            server={"hostname": HOSTNAME, "data_dir": os.path.join(self.tmp, "data"),
+                    "user": self.user},
+            tls={"cert": self.cert, "key": self.key},
+            smtp={"submission": "%s:%d" % (HOST, self.sub)},
+            pop3={"listen": "%s:%d" % (HOST, self.pop)},
+            relay=relay)
+        return self.conf
 
     def cli(self, *args, stdin=None):
-        return run([self.cli_exe, "-c", self.conf] + list(args), stdin=stdin)
+        return harness.postlite(self.cli_exe, self.conf, *args, stdin=stdin).decode()
 
     def start(self, name, exe, env):
-        log = open(os.path.join(self.tmp, name + ".log"), "ab")
-        self.procs[name] = subprocess.Popen(
-            [exe, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
-            env=dict(os.environ, **env))
-        port = self.sub if name == "smtpd" else self.pop
-        if not wait_for(lambda: self._accepts(port), 10):
-            raise RuntimeError("%s does not accept" % name)
-
-    @staticmethod
-    def _accepts(port):
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return True
-        except OSError:
-            return False
+        self.d.start(name, exe, self.conf, env=env,
+                     ports=[self.sub if name == "smtpd" else self.pop])
 
     def stop(self, name, sig=signal.SIGTERM):
-        p = self.procs.pop(name, None)
-        if p and p.poll() is None:
-            p.send_signal(sig)
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        return p.returncode if p else None
+        return self.d.stop(name, sig, timeout=15)
 
     def log(self, name):
         try:
@@ -459,12 +400,12 @@ def main():
 
     # -- smarthost: AUTH over STARTTLS, then over implicit TLS ----------------
     for mode in ("starttls", "implicit"):
-        rport = free_port([HOST])
+        rport = harness.free_ports(1)[0]
         b = Behaviour(tls=mode == "starttls", implicit=mode == "implicit",
                       auth=(RELAY_USER, RELAY_PW), require_tls_auth=True)
         peers.add(HOST, rport, b)
-        w.config("[relay]\nhost = localhost:%d\ntls = %s\nuser = %s\n"
-                 "password_file = %s\n" % (rport, mode, RELAY_USER, w.secret))
+        w.config({"host": "localhost:%d" % rport, "tls": mode, "user": RELAY_USER,
+                  "password_file": w.secret})
         w.start("smtpd", w.smtpd, env)
         w.send(["ivan@far-away.test"], message("ivan@far-away.test", "relay " + mode))
         got = wait_for(lambda: peers.delivered(HOST, rport), 15)
@@ -477,8 +418,7 @@ def main():
               "exit %r: %s" % (rc, w.log("smtpd")[-1500:]))
 
     w.stop("pop3d")
-    failed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
+    failed = results.summary()
     if failed:
         print(w.log("smtpd")[-4000:])
     elif not os.environ.get("POSTLITE_OB_KEEP"):
