@@ -3,7 +3,6 @@
 LISTEN_FDNAMES through systemd-socket-activate) and readiness notification
 (READY=1 / STOPPING=1 datagrams to $NOTIFY_SOCKET)."""
 import os
-import pwd
 import shutil
 import signal
 import smtplib
@@ -13,26 +12,13 @@ import sys
 import tempfile
 import time
 
+import harness
+
 SMTPD = os.environ.get("POSTLITE_SMTPD", "build/smtpd/postlite-smtpd")
 POP3D = os.environ.get("POSTLITE_POP3D", "build/pop3d/postlite-pop3d")
 CLI = os.environ.get("POSTLITE_CLI", "build/store/postlite")
-passed, failed = 0, 0
-
-
-def report(name, ok, why=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {name}: {why}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+results = harness.Results()
+report = results.add
 
 
 def notify_socket(d):
@@ -59,32 +45,19 @@ def recv_state(s, want):
 
 
 def setup(d):
-    user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+    user = harness.daemon_user(d)
     os.chmod(d, 0o755)
-    conf = os.path.join(d, "postlite.conf")
-    with open(conf, "w") as f:
-        f.write(f"""[server]
-hostname = mail.example.test
-data_dir = {d}/data
-user = {user}
-
-[smtp]
-# No addresses: the listeners come from systemd.
-listen =
-[pop3]
-listen =
-""")
-    for args in (["init"], ["domain", "add", "example.test"]):
-        subprocess.run([CLI, "-c", conf] + args, check=True, timeout=30,
-                       capture_output=True)
-    subprocess.run([CLI, "-c", conf, "user", "add", "alice@example.test",
-                    "--password-stdin"], input=b"secret-pw\n", check=True,
-                   timeout=30, capture_output=True)
+    # No addresses: the listeners come from systemd.
+    conf = harness.write_conf(
+        os.path.join(d, "postlite.conf"),
+        server={"hostname": "mail.example.test", "data_dir": d + "/data", "user": user},
+        smtp={"listen": ""}, pop3={"listen": ""})
+    harness.make_store(CLI, conf, {"alice@example.test": "secret-pw"})
     return conf
 
 
 def activate(d, conf, prog, names, log):
-    ports = [free_port() for _ in names]
+    ports = harness.free_ports(len(names))
     ns, npath = notify_socket(d) if not os.path.exists(
         os.path.join(d, "notify")) else (None, None)
     cmd = ["systemd-socket-activate"]
@@ -133,11 +106,10 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        if failed:
+        if results.failed():
             log.seek(0)
             print(log.read()[-3000:])
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return results.summary()
 
 
 if __name__ == "__main__":
