@@ -30,7 +30,8 @@ static uint64_t plan_add(struct pop3_ahead *a, const struct pop3_maildrop *md,
 	uint64_t n = offset < size ? size - offset : 0;
 
 	if (n > len) {
-		uint64_t end = (offset + len) / STORE_CHUNK_SIZE * STORE_CHUNK_SIZE;
+		uint64_t end = (offset + len) / STORE_CHUNK_SIZE;
+		end *= STORE_CHUNK_SIZE;
 		n = end > offset ? end - offset : len;
 	}
 	a->index[a->n] = index;

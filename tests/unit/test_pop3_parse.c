@@ -310,7 +310,8 @@ static void check_splits(const char *m, size_t n)
 			pop3_stuff_init(&f, t >= 0, t >= 0 ? (uint32_t)t : 0);
 			size_t used = pop3_stuff_feed(&f, m, k, emit_buf, &got);
 			if (used == k)
-				pop3_stuff_feed(&f, m + k, n - k, emit_buf, &got);
+				pop3_stuff_feed(&f, m + k, n - k, emit_buf,
+				                &got);
 			pop3_stuff_finish(&f, emit_buf, &got);
 			CHECK(got.len == want.len &&
 			      memcmp(got.data, want.data, got.len) == 0);

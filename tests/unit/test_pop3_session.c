@@ -719,9 +719,10 @@ static void ra_deliver(struct env *e, uint64_t mbox)
 		i = h > 0 && (size_t)h < n ? (size_t)h : 0;
 		for (size_t line = k; i < n; line++) {
 			size_t len = 1 + (line * 31) % 83;
-			for (size_t c = 0; c < len && i < n; c++)
-				m[i++] = c == 0 && line % 5 == 0 ? '.'
-				                                 : 'a' + (k + c) % 26;
+			for (size_t c = 0; c < len && i < n; c++) {
+				bool dot = c == 0 && line % 5 == 0;
+				m[i++] = dot ? '.' : 'a' + (k + c) % 26;
+			}
 			if (i < n)
 				m[i++] = '\r';
 			if (i < n)
