@@ -7,7 +7,6 @@ tests/meson.build)."""
 
 import os
 import poplib
-import pwd
 import shutil
 import signal
 import smtplib
@@ -18,7 +17,9 @@ import sys
 import tempfile
 import time
 
-HOST = "127.0.0.1"
+import harness
+from harness import HOST
+
 USERS = {"alice@example.test": "alice-pw-1", "bob@example.test": "bob-pw-2"}
 
 passed = failed = xfailed = 0
@@ -53,14 +54,6 @@ def skip(why):
     sys.exit(77)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def exe(var):
     p = os.environ.get(var, "")
     if not p or not os.access(p, os.X_OK):
@@ -78,29 +71,18 @@ class Server:
         self.procs = {}
         self.wrap = {}  # name -> command prefix
         self.env = {}   # name -> extra environment
-        if os.geteuid() == 0:
-            self.user = "nobody"
-            os.chmod(self.tmp, 0o711)
-        else:
-            self.user = pwd.getpwuid(os.getuid()).pw_name
-        self.smtp_port, self.pop3_port = free_port(), free_port()
-        self.conf = os.path.join(self.tmp, "postlite.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"[server]\nhostname = store.postlite.test\n"
-                    f"data_dir = {self.data}\nuser = {self.user}\n"
-                    f"plaintext_auth_loopback = true\n"
-                    f"[smtp]\nlisten = {HOST}:{self.smtp_port}\n"
-                    f"max_message_size = 64M\n"
-                    f"[pop3]\nlisten = {HOST}:{self.pop3_port}\n"
-                    f"login_delay = 0\n")
+        self.user = harness.daemon_user(self.tmp)
+        self.smtp_port, self.pop3_port = harness.free_ports(2)
+        self.conf = harness.write_conf(
+            os.path.join(self.tmp, "postlite.conf"),
+            server={"hostname": "store.postlite.test", "data_dir": self.data,
+                    "user": self.user, "plaintext_auth_loopback": "true"},
+            smtp={"listen": f"{HOST}:{self.smtp_port}", "max_message_size": "64M"},
+            pop3={"listen": f"{HOST}:{self.pop3_port}", "login_delay": "0"})
         self.db = os.path.join(self.data, "postlite.db")
 
     def setup(self):
-        self.cli("init")
-        self.cli("domain", "add", "example.test")
-        for u, pw in USERS.items():
-            self.cli("user", "add", u, "--password-stdin",
-                     stdin=pw.encode() + b"\n")
+        harness.make_store(self.exe["cli"], self.conf, USERS)
 
     def cli(self, *args, stdin=None, ok=True):
         p = subprocess.run([self.exe["cli"], "-c", self.conf] + list(args),
