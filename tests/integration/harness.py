@@ -132,6 +132,27 @@ def tail(path, n=30):
     return "\n".join(lines[-n:])
 
 
+def wait_ports(ports, procs, timeout=10):
+    """Until every port on HOST accepts; Fatal if one of procs {name: Popen}
+    exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    waiting = set(ports)
+    while waiting:
+        for name, p in procs.items():
+            if p.poll() is not None:
+                raise Fatal("%s exited with %d at start" % (name, p.returncode))
+        for port in list(waiting):
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                waiting.discard(port)
+            except OSError:
+                pass
+        if waiting and time.monotonic() > deadline:
+            raise Fatal("ports %s do not accept after %ds" % (sorted(waiting), timeout))
+        if waiting:
+            time.sleep(0.05)
+
+
 # ---- the daemons ------------------------------------------------------------
 
 class Daemons:
@@ -157,23 +178,7 @@ class Daemons:
         self.wait(ports, timeout)
 
     def wait(self, ports, timeout=10):
-        """Until every port accepts; Fatal if a daemon exits meanwhile."""
-        deadline = time.monotonic() + timeout
-        waiting = set(ports)
-        while waiting:
-            for name, p in self.procs.items():
-                if p.poll() is not None:
-                    raise Fatal("%s exited with %d at start" % (name, p.returncode))
-            for port in list(waiting):
-                try:
-                    socket.create_connection((HOST, port), timeout=1).close()
-                    waiting.discard(port)
-                except OSError:
-                    pass
-            if waiting and time.monotonic() > deadline:
-                raise Fatal("ports %s do not accept after %ds" % (sorted(waiting), timeout))
-            if waiting:
-                time.sleep(0.05)
+        wait_ports(ports, self.procs, timeout)
 
     def stop(self, name, sig=signal.SIGTERM, timeout=20):
         return self.stop_all(sig, timeout, [name]).get(name)
