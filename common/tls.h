@@ -85,16 +85,18 @@ int tls_make_selfsigned(const char *hostname, unsigned days,
  * them with the calls above. */
 struct tls_client;
 
-/* ca_file: PEM bundle of trusted CAs; NULL or unreadable leaves only the
- * opportunistic mode working (verified sessions then fail the handshake).
- * Returns NULL with a reason in err. */
+/* ca_file: PEM bundle of trusted CAs (the path is copied), parsed at the
+ * first tls_client_conn_new, not here; NULL or unreadable then leaves
+ * only the opportunistic mode working (verified sessions fail the
+ * handshake). Returns NULL with a reason in err. */
 struct tls_client *tls_client_new(const char *ca_file, char *err,
                                   size_t errlen);
 void tls_client_free(struct tls_client *tcl);
 
 /* A client session to `host` (sent as SNI when it is a name, and checked
  * against the certificate when verify). Ciphertext goes to out. NULL on
- * failure. */
+ * failure. The first call parses the CA file (tens of ms for a system
+ * bundle, on the calling thread; one attempt per tls_client). */
 struct tls_conn *tls_client_conn_new(struct tls_client *tcl, const char *host,
                                      bool verify, struct buf *out);
 

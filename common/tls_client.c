@@ -11,8 +11,13 @@
 struct tls_client {
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	/* The CAs are parsed at the first session, not at start: the
+	 * system bundle costs ~1.2 MiB of heap and ~54 M instructions, and
+	 * a daemon that never sends mail over TLS never needs them
+	 * (bench/TLS-MEMORY.md). */
+	char *ca_file;   /* NULL: none */
+	bool ca_tried;   /* one attempt, as when it was loaded at start */
 	mbedtls_x509_crt ca;
-	bool have_ca;
 	/* RFC 7435 opportunistic: VERIFY_OPTIONAL, so the handshake goes on
 	 * whatever the certificate, and the result is still known (logs). */
 	mbedtls_ssl_config opportunistic;
@@ -33,9 +38,26 @@ static int client_conf(struct tls_client *tcl, mbedtls_ssl_config *conf,
 	compat_conf_versions(conf);
 	compat_conf_groups(conf);
 	mbedtls_ssl_conf_authmode(conf, authmode);
-	if (tcl->have_ca)
-		mbedtls_ssl_conf_ca_chain(conf, &tcl->ca, NULL);
 	return 0;
+}
+
+/* Parses the CA file once, on the loop thread, before the first session
+ * of either kind starts: opportunistic sessions check the chain too (the
+ * log says whether it verified), so both configurations get it while no
+ * session uses them yet. A bundle with a few unparsable entries still
+ * loads the rest (positive return); a total failure leaves no CA chain,
+ * and verified sessions then fail their handshake. */
+static void client_load_ca(struct tls_client *tcl)
+{
+	if (tcl->ca_tried)
+		return;
+	tcl->ca_tried = true;
+	if (!tcl->ca_file ||
+	    mbedtls_x509_crt_parse_file(&tcl->ca, tcl->ca_file) < 0 ||
+	    tcl->ca.version == 0)
+		return;
+	mbedtls_ssl_conf_ca_chain(&tcl->opportunistic, &tcl->ca, NULL);
+	mbedtls_ssl_conf_ca_chain(&tcl->verified, &tcl->ca, NULL);
 }
 
 struct tls_client *tls_client_new(const char *ca_file, char *err,
@@ -66,11 +88,11 @@ struct tls_client *tls_client_new(const char *ca_file, char *err,
 		tls_client_free(tcl);
 		return NULL;
 	}
-	/* A bundle with a few unparsable entries still loads the rest
-	 * (positive return); only a total failure leaves us without CAs. */
-	if (ca_file && mbedtls_x509_crt_parse_file(&tcl->ca, ca_file) >= 0 &&
-	    tcl->ca.version != 0)
-		tcl->have_ca = true;
+	if (ca_file && !(tcl->ca_file = strdup(ca_file))) {
+		snprintf(err, errlen, "out of memory");
+		tls_client_free(tcl);
+		return NULL;
+	}
 	if ((rc = client_conf(tcl, &tcl->opportunistic,
 	                      MBEDTLS_SSL_VERIFY_OPTIONAL)) != 0 ||
 	    (rc = client_conf(tcl, &tcl->verified,
@@ -90,6 +112,7 @@ void tls_client_free(struct tls_client *tcl)
 	mbedtls_ssl_config_free(&tcl->opportunistic);
 	mbedtls_ssl_config_free(&tcl->verified);
 	mbedtls_x509_crt_free(&tcl->ca);
+	free(tcl->ca_file);
 	mbedtls_ctr_drbg_free(&tcl->drbg);
 	mbedtls_entropy_free(&tcl->entropy);
 	free(tcl);
@@ -106,6 +129,7 @@ static bool is_address(const char *host)
 struct tls_conn *tls_client_conn_new(struct tls_client *tcl, const char *host,
                                      bool verify, struct buf *out)
 {
+	client_load_ca(tcl);
 	struct tls_conn *tc = tls_conn_new_conf(
 		verify ? &tcl->verified : &tcl->opportunistic, out);
 	if (!tc)
