@@ -199,6 +199,13 @@ static int load_pair(struct tls_server *ts, struct tls_cfg *c, size_t i,
 		         key, cert);
 		return -1;
 	}
+	/* Halves the ECDSA signature of every full handshake on 2.28. */
+	rc = compat_pk_ecdsa_keep_table(&c->key[i]);
+	if (rc != 0) {
+		errtext(rc, e, sizeof e);
+		snprintf(err, errlen, "key %s: %s", key, e);
+		return -1;
+	}
 	return 0;
 }
 
