@@ -168,12 +168,13 @@ class Daemons:
     def log(self, name):
         return os.path.join(self.tmp, name + ".log")
 
-    def start(self, name, exe, conf, ports=(), env=None, timeout=10):
-        """Starts `exe -c conf -f` (in the foreground) and waits until ports accept."""
+    def start(self, name, exe, conf, ports=(), env=None, timeout=10, fg="-f"):
+        """Starts `exe -c conf -f` (in the foreground) and waits until ports
+        accept. fg: another program's foreground flag (dovecot: "-F")."""
         self.logs[name] = self.log(name)
         with open(self.logs[name], "ab") as lf:
             self.procs[name] = subprocess.Popen(
-                [exe, "-c", conf, "-f"], stdin=subprocess.DEVNULL, stdout=lf,
+                [exe, "-c", conf, fg], stdin=subprocess.DEVNULL, stdout=lf,
                 stderr=subprocess.STDOUT, cwd=self.tmp, env=dict(os.environ, **(env or {})))
         self.wait(ports, timeout)
 
@@ -276,9 +277,10 @@ class Results:
             self.add(name, True)
 
     def run(self, setup, setup_name, checks, watchdog):
-        """setup(), reported as setup_name, then check() each (name, fn) in
-        checks, all within watchdog seconds. A failed setup skips the
-        checks; the watchdog (Fatal) ends them."""
+        """setup(), reported as setup_name (None: only if it fails), then
+        check() each (name, fn) or (name, fn, xfail) in checks, all within
+        watchdog seconds. A failed setup skips the checks; the watchdog
+        (Fatal) ends them."""
         def fire(signum, frame):
             raise Fatal("watchdog: the test took more than %d s" % watchdog)
         signal.signal(signal.SIGALRM, fire)
@@ -289,9 +291,10 @@ class Results:
             except Exception as e:
                 self.add("setup", False, e)
                 return
-            self.add(setup_name, True)
-            for name, fn in checks:
-                self.check(name, fn)
+            if setup_name is not None:
+                self.add(setup_name, True)
+            for name, fn, *xfail in checks:
+                self.check(name, fn, *xfail)
         except Fatal as e:
             self.results.append(("watchdog", "fail"))
             print("not ok - %s" % e, flush=True)
