@@ -44,15 +44,12 @@ listings (numbers), RSET, QUIT, AUTH PLAIN and "*", STLS rules, [AUTH] and
 import base64
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_pop3 as tp  # noqa: E402  (the harness)
+import harness  # noqa: E402
+import test_pop3 as tp  # noqa: E402  (postlite's daemons, users, messages)
 
 USER = "alice@example.test"
 PW = tp.USERS[USER]
@@ -65,11 +62,14 @@ def skip(why):
 
 
 class Dovecot:
-    def __init__(self, tmp, cert, key):
-        self.dir = os.path.join(tmp, "dovecot")
-        self.cert, self.key = cert, key
-        self.pop3_port, self.pop3s_port = tp.free_ports(2)
-        self.proc = None
+    """Dovecot's pop3d in d's directory, started and stopped by d (a
+    harness.Daemons) as "dovecot"."""
+
+    def __init__(self, d):
+        self.d = d
+        self.dir = os.path.join(d.tmp, "dovecot")
+        self.cert, self.key = d.cert, d.key
+        self.pop3_port, self.pop3s_port = harness.free_ports(2)
         self.maildir = os.path.join(self.dir, "mail", "alice", "Maildir")
 
     def start(self):
@@ -132,13 +132,9 @@ service pop3-login {
         p = subprocess.run(["dovecot", "-c", conf, "-n"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=30)
         if p.returncode != 0:
-            raise tp.Fatal("dovecot -n: %s" % p.stdout.decode(errors="replace")[-500:])
-        self.proc = subprocess.Popen(["dovecot", "-c", conf, "-F"],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=open(os.path.join(d, "stdout.log"), "wb"),
-                                     stderr=subprocess.STDOUT)
-        tp.wait_port(self.pop3_port, self.proc, 20)
-        tp.wait_port(self.pop3s_port, self.proc, 20)
+            raise harness.Fatal("dovecot -n: %s" % p.stdout.decode(errors="replace")[-500:])
+        self.d.start("dovecot", "dovecot", conf, fg="-F", timeout=20,
+                     ports=[self.pop3_port, self.pop3s_port])
 
     def put(self, n, data):
         """Message n into the Maildir, exactly these octets."""
@@ -148,15 +144,6 @@ service pop3-login {
             f.write(data)
         os.rename(tmpf, os.path.join(self.maildir, "new", name))
         subprocess.run(["chown", "-R", "nobody:nogroup", os.path.join(self.dir, "mail")], check=True)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 def code(line):
@@ -282,11 +269,10 @@ def main():
     if not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/pop3"):
         skip("dovecot-core/dovecot-pop3d not installed (scripts/deps installs them)")
     d = tp.Daemons(prefix="postlite-diff-")
-    dc = None
-    failed = passed = 0
+    res = harness.Results()
     try:
         d.setup()
-        dc = Dovecot(d.tmp, d.cert, d.key)
+        dc = Dovecot(d)
         dc.start()
         msgs = [tp.message("diff one", 2),
                 b"Subject: two\r\n\r\nBody two\r\n.\r\nline3\r\n",
@@ -301,7 +287,7 @@ def main():
         r.ok("QUIT")
         r.close()
         # Dovecot's certificate names localhost too.
-        ctx = tp.tls_context(d.cert)
+        ctx = harness.tls_context(d.cert)
         ctx.check_hostname = False
         for kind, steps in DIALOGUES:
             ours = run_dialogue(d.pop3_port if kind == "plain" else d.pop3s_port,
@@ -325,29 +311,18 @@ def main():
                     good = a == b
                     tag = "same"
                 if good:
-                    passed += 1
-                    print("ok - %s: %s (%s)" % (label, a.split("\r\n")[0][:60], tag))
+                    res.add("%s: %s (%s)" % (label, a.split("\r\n")[0][:60], tag), True)
                 else:
-                    failed += 1
-                    print("not ok - %s: postlite %r, Dovecot %r" % (label, a[:300], b[:300]))
-    except tp.Fatal as e:
-        print("not ok - setup: %s" % e)
-        failed += 1
+                    res.add(label, False, "postlite %r, Dovecot %r" % (a[:300], b[:300]))
+    except harness.Fatal as e:
+        res.add("setup", False, e)
     finally:
-        if dc:
-            dc.stop()
         d.stop_all()
-        if failed:
-            for f in (os.path.join(d.tmp, "dovecot", "dovecot.log"), d.log("pop3d")):
-                try:
-                    with open(f, "rb") as fh:
-                        print("# --- " + f + "\n# " + "\n# ".join(
-                            fh.read().decode(errors="replace").splitlines()[-15:]))
-                except OSError:
-                    pass
-        d.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        log = os.path.join(d.tmp, "dovecot", "dovecot.log")
+        if res.failed() and os.path.exists(log):
+            print("--- last lines of %s\n%s" % (log, harness.tail(log, 15)))
+        d.cleanup(failed=res.failed())
+    return res.summary()
 
 
 if __name__ == "__main__":
