@@ -3,7 +3,9 @@
  * session leaves TRANSACTION. A maildrop still locked at release time (the
  * connection dropped, timed out, or QUIT could not reach the store) hands
  * itself to a job that unlocks and frees it, so the unlock outlives the
- * session and never needs memory. Nothing here deletes mail. */
+ * session and never needs memory. After a QUIT that removed mail, the same
+ * job gives the freed space back (store_reclaim), once the reply is out.
+ * Nothing here deletes mail. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -12,7 +14,7 @@
 static struct pop3_maildrop *maildrop_of(struct job *j)
 {
 	return (struct pop3_maildrop *)((char *)j -
-	                                offsetof(struct pop3_maildrop, unlock));
+	                                offsetof(struct pop3_maildrop, release));
 }
 
 void pop3_maildrop_free(struct pop3_maildrop *md)
@@ -24,17 +26,19 @@ void pop3_maildrop_free(struct pop3_maildrop *md)
 	free(md);
 }
 
-static void unlock_work(struct job *j, void *wctx)
+static void release_work(struct job *j, void *wctx)
 {
 	struct pop3_maildrop *md = maildrop_of(j);
 
 	/* A worker whose store failed to open cannot unlock: the lock then
 	 * lasts until this process exits (the store recovers dead holders). */
-	if (wctx)
+	if (wctx && md->locked)
 		store_mailbox_unlock(wctx, md->mailbox, md->token);
+	if (md->reclaim)
+		store_reclaim(wctx);
 }
 
-static void unlock_done(struct job *j)
+static void release_done(struct job *j)
 {
 	pop3_maildrop_free(maildrop_of(j));
 }
@@ -46,12 +50,12 @@ void pop3_maildrop_release(struct pop3_session *s)
 	s->md = NULL;
 	if (!md)
 		return;
-	if (!md->locked) {
+	if (!md->locked && !md->reclaim) {
 		pop3_maildrop_free(md);
 		return;
 	}
-	/* The job owns md from here on: the unlock outlives the session. */
-	md->unlock.work = unlock_work;
-	md->unlock.done = unlock_done;
-	runner_submit(s->store_runner, &md->unlock);
+	/* The job owns md from here on: it outlives the session. */
+	md->release.work = release_work;
+	md->release.done = release_done;
+	runner_submit(s->store_runner, &md->release);
 }

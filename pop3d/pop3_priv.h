@@ -37,9 +37,10 @@ enum pop3_state {
 
 /* The transaction state (RFC 1939 5): the maildrop snapshot taken at login
  * and the deletion marks. Allocated at PASS, filled when the lock is
- * taken. When the session ends without QUIT, `unlock` is submitted and the
- * job's done callback frees the struct, so the unlock outlives the session
- * and can never fail for want of memory. */
+ * taken. When the session ends without QUIT, or after a QUIT that removed
+ * mail, `release` is submitted (unlock, space reclaim) and the job's done
+ * callback frees the struct, so the job outlives the session and can never
+ * fail for want of memory. */
 /* A message's flags in its maildrop. */
 enum {
 	MD_DELETED = 1,   /* by DELE, until RSET */
@@ -47,9 +48,10 @@ enum {
 };
 
 struct pop3_maildrop {
-	struct job unlock;
+	struct job release;
 	uint64_t mailbox, token;
 	bool locked;
+	bool reclaim; /* QUIT removed mail: store_reclaim at release */
 	struct store_entry *e; /* oldest first; message number = index + 1 */
 	size_t n;
 	unsigned char *flags;   /* n: MD_DELETED, MD_RETRIEVED */
@@ -183,8 +185,9 @@ bool pop3_out_full(struct pop3_session *s);
 
 /* ---- pop3_maildrop.c: the transaction state's lifecycle ---------------- */
 
-/* Ends the transaction state: a locked maildrop is unlocked by a job of its
- * own, then freed; an unlocked one is freed now. */
+/* Ends the transaction state: a locked maildrop (or one marked reclaim)
+ * is unlocked (and its freed space given back) by a job of its own, then
+ * freed; any other is freed now. */
 void pop3_maildrop_release(struct pop3_session *s);
 void pop3_maildrop_free(struct pop3_maildrop *md);
 

@@ -335,12 +335,22 @@ enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
  * (expire_days > 0; 0 = none, and retrieved is ignored), records now as
  * the first retrieval of the entries in retrieved that have none, and
  * removes every entry of the mailbox first retrieved expire_days * 86400
- * seconds or more before now, counted in *expired (may be NULL). */
+ * seconds or more before now, counted in *expired (may be NULL). The
+ * space freed stays in the store: store_reclaim gives it back. */
 enum store_status store_mailbox_update(struct store *st, uint64_t mailbox,
                                        const uint64_t *del, size_t ndel,
                                        const uint64_t *retrieved, size_t nret,
                                        unsigned expire_days, int64_t now,
                                        size_t *expired);
+
+/* Housekeeping after mail was removed (store_mailbox_update, user
+ * removal): once many pages of the store are free, gives up to 32 MiB of
+ * them back to the file system, in short non-durable transactions, and
+ * checkpoints so the file shrinks now. Best effort: errors are ignored
+ * (free pages stay in the store, and new mail reuses them); st may be
+ * NULL. Costs milliseconds per 10 MiB given back: call it after the reply
+ * that ends a session, not before. */
+void store_reclaim(struct store *st);
 
 /* ---- administration --------------------------------------------------- */
 

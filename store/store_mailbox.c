@@ -58,6 +58,9 @@ static bool mbox_stale_has(uint64_t mailbox, uint64_t token)
 
 /* Free pages tolerated before store_vacuum_maybe gives some back. */
 #define MBOX_FREELIST_MAX 2048
+/* Pages given back per call at most (32 MiB of 4 KiB pages), in steps of
+ * STORE_RECLAIM_STEP: one call stays short. */
+#define MBOX_RECLAIM_MAX 8192
 
 /* Reads the start time (clock ticks since boot) of pid; 0 if unknown.
  * *zombie: the process has exited and waits to be reaped. */
@@ -442,7 +445,8 @@ enum store_status store_mailbox_update(struct store *st, uint64_t mailbox,
 		return s;
 	if (expired)
 		*expired = nexp;
-	store_vacuum_maybe(st);
+	/* No space reclaim here: it is housekeeping, and the caller answers
+	 * QUIT before it runs store_reclaim. */
 	return STORE_OK;
 }
 
@@ -453,25 +457,51 @@ enum store_status store_mailbox_expunge(struct store *st, uint64_t mailbox,
 	                            NULL);
 }
 
-void store_vacuum_maybe(struct store *st)
+/* The store's free pages; 0 when it cannot tell. */
+static int64_t mbox_free_pages(struct store *st)
 {
 	enum store_status s;
 	sqlite3_stmt *q = store_stmt(st, ST_FREELIST, &s);
 	if (!q)
-		return;
-	int64_t free_pages = 0;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		free_pages = sqlite3_column_int64(q, 0);
+		return 0;
+	int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0)
+	                                          : 0;
 	sqlite3_reset(q);
+	return n;
+}
+
+void store_vacuum_maybe(struct store *st)
+{
 	/* Free pages are reused by new mail anyway; give them back only
-	 * when many piled up (SD cards are small). Not durable: losing the
-	 * step in a crash loses nothing. */
+	 * when many piled up (SD cards are small). */
+	int64_t free_pages = mbox_free_pages(st);
 	if (free_pages < MBOX_FREELIST_MAX)
 		return;
 	char keep[sizeof st->err];
 	memcpy(keep, st->err, sizeof keep);
-	if (store_tx_begin(st, false) == STORE_OK &&
-	    store_exec(st, ST_VACUUM_INC) == STORE_OK)
-		(void)store_tx_commit(st);
+	/* One short transaction per step: writers (deliveries) get the
+	 * lock between steps, and a step's freed pages stay in the page
+	 * cache until its commit, which drops them unwritten
+	 * (STORE_RECLAIM_STEP). Not durable: losing a step in a crash
+	 * loses nothing. */
+	for (int64_t done = 0; free_pages > 0 && done < MBOX_RECLAIM_MAX;
+	     done += STORE_RECLAIM_STEP) {
+		if (store_tx_begin(st, false) != STORE_OK ||
+		    store_exec(st, ST_VACUUM_INC) != STORE_OK ||
+		    store_tx_commit(st) != STORE_OK)
+			break;
+		free_pages = mbox_free_pages(st);
+	}
+	/* In WAL mode the file shrinks only when a checkpoint copies the
+	 * steps back: do it now rather than at some later writer's commit.
+	 * PASSIVE: it waits for no reader or writer; whatever it cannot do
+	 * the next checkpoint does. */
+	(void)store_exec(st, ST_CHECKPOINT);
 	memcpy(st->err, keep, sizeof keep);
+}
+
+void store_reclaim(struct store *st)
+{
+	if (st)
+		store_vacuum_maybe(st);
 }

@@ -14,9 +14,9 @@ const char *const store_sql[ST__COUNT] = {
 	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[ST_FREELIST] = "PRAGMA freelist_count",
-	/* 8192 pages = 32 MiB with 4 KiB pages: one large message's worth,
-	 * so each step stays short. */
-	[ST_VACUUM_INC] = "PRAGMA incremental_vacuum(8192)",
+	[ST_VACUUM_INC] = "PRAGMA incremental_vacuum("
+	                  STORE_STR(STORE_RECLAIM_STEP) ")",
+	[ST_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
 
 	[ST_DOMAIN_ADD] = "INSERT INTO domains(name, created) VALUES (?1, ?2)",
 	[ST_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",

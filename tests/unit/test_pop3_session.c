@@ -13,6 +13,7 @@
 #include "session_io.h"
 #include "store.h"
 #include "t.h"
+#include "test_store_util.h" /* a file store for test_quit_reclaim */
 
 /* ---- a memory session_io ---------------------------------------------- */
 
@@ -878,6 +879,105 @@ static void test_ahead_marks(size_t step)
 	env_free(&e);
 }
 
+/* ---- space reclaim after QUIT ------------------------------------------ */
+
+/* The store runner, watched: what the output held when each job was
+ * submitted. */
+static struct {
+	void (*submit)(struct runner *r, struct job *j);
+	const struct buf *out;
+	size_t out_len[8];
+	unsigned n;
+} spy;
+
+static void spy_submit(struct runner *r, struct job *j)
+{
+	if (spy.n < 8)
+		spy.out_len[spy.n] = spy.out->len;
+	spy.n++;
+	spy.submit(r, j);
+}
+
+/* A QUIT that deletes answers first; then the maildrop's release job gives
+ * the space back (store_reclaim), which a file store shows. */
+static void test_quit_reclaim(void)
+{
+	static const char bye[] = "+OK Logging out, messages deleted.\r\n";
+	struct env e;
+	struct tsess t;
+	struct store_stats before, after;
+	char err[256];
+	enum { BODY = 1 << 20, NBIG = 12 }; /* 12 MiB: over the threshold */
+	unsigned char *body = malloc(BODY);
+
+	if (tmp_setup("pop3-reclaim") != 0 || !body) {
+		CHECK(false);
+		free(body);
+		return;
+	}
+	memset(&e, 0, sizeof e);
+	CHECK_INT(store_init(fresh("store", false), err, sizeof err), STORE_OK);
+	e.st = open_ok(tmp_dir);
+	if (!e.st) {
+		free(body);
+		return;
+	}
+	CHECK_INT(store_domain_add(e.st, "example.org"), STORE_OK);
+	CHECK_INT(store_user_add(e.st, "alice@example.org", "secret"),
+	          STORE_OK);
+	CHECK_INT(store_rcpt_lookup(e.st, "alice@example.org", &e.alice),
+	          STORE_OK);
+	for (uint32_t i = 0; i < NBIG; i++) {
+		fill(body, BODY, i + 1);
+		deliver(&e, (const char *)body, BODY, e.alice);
+	}
+	runner_inline_init(&e.auth, e.st);
+	runner_inline_init(&e.store, e.st);
+	CHECK_INT(store_stats(e.st, &before), STORE_OK);
+
+	tls_login(&t, &e);
+	for (int i = 1; i <= NBIG; i++) {
+		char dele[32];
+		snprintf(dele, sizeof dele, "DELE %d\r\n", i);
+		t_say(&t, dele, 0);
+	}
+	spy.submit = e.store.r.submit;
+	spy.out = &t.io.out;
+	spy.n = 0;
+	e.store.r.submit = spy_submit;
+	buf_append(&t.in, "QUIT\r\n", 6);
+	pop3_session_input(t.s);
+	size_t len = t.io.out.len;
+	CHECK_INT(runner_inline_drain(&e.store), 2);
+	/* The expunge job, submitted before the reply ... */
+	CHECK_INT(spy.n, 2);
+	CHECK_INT(spy.out_len[0], len);
+	/* ... and the release job, after it. */
+	CHECK_INT(spy.out_len[1], len + sizeof bye - 1);
+	CHECK(t.io.out.len >= sizeof bye - 1 &&
+	      memcmp(t.io.out.data + t.io.out.len - (sizeof bye - 1), bye,
+	             sizeof bye - 1) == 0);
+	CHECK(t.io.closed);
+	CHECK_INT(mailbox_count(&e), 0);
+	/* The space went back to the file system. */
+	CHECK_INT(store_stats(e.st, &after), STORE_OK);
+	CHECK(after.free_bytes < (uint64_t)BODY);
+	CHECK(after.file_bytes + (NBIG - 1) * (uint64_t)BODY <=
+	      before.file_bytes);
+
+	/* A QUIT that deletes nothing submits no release job. */
+	t_close(&t);
+	tls_login(&t, &e);
+	spy.n = 0;
+	t_say(&t, "QUIT\r\n", 0);
+	CHECK_INT(spy.n, 1);
+	t_close(&t);
+	e.store.r.submit = spy.submit;
+	free(body);
+	env_free(&e);
+	tmp_cleanup();
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_WARN); /* login/logout lines are noise here */
@@ -898,5 +998,6 @@ int main(void)
 		test_ahead_fetch(step, true);
 		test_ahead_marks(step);
 	}
+	test_quit_reclaim();
 	return t_done("test_pop3_session");
 }
