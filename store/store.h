@@ -316,7 +316,7 @@ struct store_piece {
 };
 
 /* Reads each of the n pieces as store_entry_read would, all from one
- * snapshot (one read transaction, the statement prepared once). A piece
+ * snapshot (one read transaction, one cached statement). A piece
  * whose entry is gone gets NOTFOUND and the others are still read.
  * Returns OK, or the error (a damaged message, the database) that stopped
  * the batch: then no piece is to be used. Memory use is bounded (a chunk

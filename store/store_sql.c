@@ -141,6 +141,13 @@ const char *const store_sql[ST__COUNT] = {
 	[ST_ENTRY_GET] = "SELECT e.msg_id, m.size FROM entries e "
 	                 "JOIN messages m ON m.id = e.msg_id "
 	                 "WHERE e.id = ?1 AND e.mailbox_id = ?2",
+	/* store_entries_read (store_read.c): one piece of a batched read. */
+	[ST_ENTRIES_READ] = "SELECT m.size, c.seq, c.data FROM entries e "
+	                    "JOIN messages m ON m.id = e.msg_id "
+	                    "LEFT JOIN chunks c ON c.msg_id = e.msg_id "
+	                    "AND c.seq BETWEEN ?3 AND ?4 "
+	                    "WHERE e.id = ?1 AND e.mailbox_id = ?2 "
+	                    "ORDER BY c.seq",
 	[ST_ENTRY_DEL] = "DELETE FROM entries WHERE id = ?1 AND mailbox_id = ?2 "
 	                 "RETURNING msg_id",
 	/* The first retrieval only: the expiry period runs from it. */
