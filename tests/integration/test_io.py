@@ -150,6 +150,24 @@ def t_implicit():
     assert "GCM" in desc or "CHACHA20" in desc, desc
 
 
+@check("TLS 1.2: the server prefers ChaCha20-Poly1305, AES-GCM still served")
+def t_cipher_order():
+    def suite(ciphers):
+        c = ctx(maximum_version=ssl.TLSVersion.TLSv1_2)
+        c.set_ciphers(ciphers)
+        t = c.wrap_socket(connect(srv.tls))
+        assert read_until(t, b"\r\n") == b"hello\r\n"
+        t.sendall(b"TLS\r\n")
+        desc = read_until(t, b"\r\n").decode()
+        t.close()
+        return desc
+    # The client lists AES-GCM first: the server's order decides.
+    desc = suite("ECDHE+AESGCM:ECDHE+CHACHA20")
+    assert "CHACHA20-POLY1305" in desc, desc
+    desc = suite("ECDHE+AESGCM")
+    assert "AES-128-GCM" in desc or "AES-256-GCM" in desc, desc
+
+
 @check("ALPN: none offered is served, ours is chosen, others refused")
 def t_alpn():
     t = ctx().wrap_socket(connect(srv.tls))
