@@ -306,10 +306,18 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 			port = ntohs(s4->sin_port);
 		}
 	}
-	len = sizeof ss;
-	if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-		c->peer.local_loopback =
-			listen_is_loopback((struct sockaddr *)&ss);
+	/* The local address: known from the listener unless it is bound to
+	 * the wildcard (server.c, listen_on). */
+	size_t sock = (size_t)((uv_tcp_t *)server_sock - ls->sock);
+	if (ls->local[sock] != LOCAL_ASK) {
+		c->peer.local_loopback = ls->local[sock] == LOCAL_LOOPBACK;
+	} else {
+		len = sizeof ss;
+		if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss,
+		                       &len) == 0)
+			c->peer.local_loopback =
+				listen_is_loopback((struct sockaddr *)&ss);
+	}
 
 	if (srv->stopping || ls->nconns > ls->lim.max_connections) {
 		log_info(c->sid, "refused ip=%s listener=%s: %s", c->ip,
@@ -320,7 +328,7 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 	}
 	log_info(c->sid, "connect ip=%s port=%d listener=%s", c->ip, port,
 	         ls->name);
-	uv_tcp_nodelay(&c->tcp, 1);
+	/* TCP_NODELAY is inherited from the listener (server.c). */
 
 	if (ls->implicit_tls) {
 		c->tls = tls_conn_new(srv->tls, &c->out);

@@ -10,6 +10,9 @@
 #include "conn.h"
 #include "tls.h"
 
+/* Whether a listening socket's connections have a loopback local address. */
+enum listener_local { LOCAL_OTHER, LOCAL_LOOPBACK, LOCAL_ASK };
+
 struct listener {
 	struct server *srv;
 	char name[32];
@@ -19,6 +22,10 @@ struct listener {
 	struct server_limits lim;
 	size_t nsock;
 	uv_tcp_t sock[LISTEN_MAX_ADDRS];
+	/* Per socket: whether its connections' local address is loopback,
+	 * known at listen time when the socket is bound to one address;
+	 * LOCAL_ASK (the wildcard) makes conn_accept ask the kernel. */
+	enum listener_local local[LISTEN_MAX_ADDRS];
 	int port; /* of the first socket */
 	unsigned nconns;
 	struct listener *next;

@@ -200,6 +200,24 @@ int listen_is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
+int listen_is_specific(const struct sockaddr *sa)
+{
+	if (!sa)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr !=
+		       htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		static const unsigned char mapped_any[16] = {
+			[10] = 0xff, [11] = 0xff};
+		return !IN6_IS_ADDR_UNSPECIFIED(a6) &&
+		       memcmp(a6->s6_addr, mapped_any, 16) != 0;
+	}
+	return 0;
+}
+
 int listen_addr_conflict(const struct listen_addr *a,
                          const struct listen_addr *b)
 {

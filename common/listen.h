@@ -34,6 +34,11 @@ int listen_parse(const char *text, struct listen_list *out, char *err,
  * for NULL and other families. Usable on peer addresses too. */
 int listen_is_loopback(const struct sockaddr *sa);
 
+/* True if sa is one IPv4 or IPv6 address, not the wildcard (0.0.0.0, ::,
+ * ::ffff:0.0.0.0): then every connection a socket bound to it accepts has
+ * sa as its local address. False for NULL and other families. */
+int listen_is_specific(const struct sockaddr *sa);
+
 /* True if binding both addresses would fail: same family and port, and the
  * same address or either one the wildcard (0.0.0.0 or ::). IPv4 and IPv6
  * never conflict: the I/O layer must set IPV6_V6ONLY on IPv6 listeners so

@@ -234,20 +234,29 @@ static void on_connection(uv_stream_t *s, int status)
 static int listen_on(struct listener *ls, uv_tcp_t *t, const char *text,
                      char *err, size_t errlen)
 {
+	/* Linux: accepted sockets inherit TCP_NODELAY from the listener, so
+	 * conn_accept needs no setsockopt per connection. Replies are small
+	 * and each ends an exchange: Nagle would only delay them. */
+	uv_tcp_nodelay(t, 1);
 	int rc = uv_listen((uv_stream_t *)t, 511, on_connection);
 	if (rc != 0) {
 		snprintf(err, errlen, "listen %s (%s): %s", text, ls->name,
 		         uv_strerror(rc));
 		return -1;
 	}
-	if (ls->nsock == 1) {
-		struct sockaddr_storage ss;
-		int len = sizeof ss;
-		uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+	struct sockaddr_storage ss = {0};
+	int len = sizeof ss;
+	size_t i = (size_t)(t - ls->sock);
+	ls->local[i] = LOCAL_ASK;
+	if (uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len) == 0 &&
+	    listen_is_specific((struct sockaddr *)&ss))
+		ls->local[i] = listen_is_loopback((struct sockaddr *)&ss)
+		               ? LOCAL_LOOPBACK
+		               : LOCAL_OTHER;
+	if (ls->nsock == 1)
 		ls->port = ntohs(ss.ss_family == AF_INET6
 		                 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 		                 : ((struct sockaddr_in *)&ss)->sin_port);
-	}
 	log_info(NULL, "listening on %s (%s%s)", text, ls->name,
 	         ls->implicit_tls ? ", TLS" : "");
 	return 0;

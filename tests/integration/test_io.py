@@ -124,6 +124,20 @@ def t_limits():
                    b"bye\r\n"), got
 
 
+@check("a loopback listener's connections know their local address")
+def t_peer():
+    # The listener is bound to 127.0.0.1: the I/O layer takes the local
+    # address from it, with no getsockname per connection.
+    for port, tls in ((srv.plain, 0), (srv.tls, 1)):
+        s = connect(port)
+        if tls:
+            s = ctx().wrap_socket(s, server_hostname="localhost")
+        read_until(s, b"hello\r\n")
+        s.sendall(b"PEER\r\nQUIT\r\n")
+        got = read_all(s)
+        assert got == b"peer loopback=1 tls=%d\r\nbye\r\n" % tls, got
+
+
 @check("STARTTLS: plaintext pipelined behind it is discarded")
 def t_starttls_injection():
     s = connect(srv.plain)

@@ -6,7 +6,8 @@
  *
  * Commands: any line → "echo LINE"; STARTTLS → "ok starttls" then TLS;
  * BIG N → N bytes of 'x' lines produced under back-pressure; QUIT →
- * "bye" and close; TLS → prints the TLS description. */
+ * "bye" and close; TLS → prints the TLS description; PEER → what the
+ * layer knows of the connection ("peer loopback=0|1 tls=0|1"). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -84,6 +85,13 @@ static void on_input(void *data)
 			char msg[160];
 			int n = snprintf(msg, sizeof msg, "tls %s\r\n",
 			                 d ? d : "none");
+			conn_write(e->c, msg, (size_t)n);
+		} else if (strcmp(line, "PEER") == 0) {
+			const struct session_peer *p = conn_peer(e->c);
+			char msg[64];
+			int n = snprintf(msg, sizeof msg,
+			                 "peer loopback=%d tls=%d\r\n",
+			                 p->local_loopback, p->tls);
 			conn_write(e->c, msg, (size_t)n);
 		} else if (strncmp(line, "BIG ", 4) == 0) {
 			e->big_left = strtoul(line + 4, NULL, 10);

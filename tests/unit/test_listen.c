@@ -1,5 +1,5 @@
 /* Unit tests for common/listen.c: listen_parse, listen_is_loopback,
- * listen_addr_conflict. */
+ * listen_is_specific, listen_addr_conflict. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
@@ -188,23 +188,59 @@ static void test_reuse(void)
 	CHECK_INT(l.n, 0);
 }
 
+/* A numeric address as a sockaddr: 0, or -1 when it does not parse. */
+static int sockaddr_of(const char *addr, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	return inet_pton(AF_INET, addr, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
 static int loopback_of(const char *addr)
 {
 	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof ss);
-	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
-			return -1;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
-			return -1;
-	}
+	if (sockaddr_of(addr, &ss) != 0)
+		return -1;
 	return listen_is_loopback((struct sockaddr *)&ss);
+}
+
+static int specific_of(const char *addr)
+{
+	struct sockaddr_storage ss;
+	if (sockaddr_of(addr, &ss) != 0)
+		return -1;
+	return listen_is_specific((struct sockaddr *)&ss);
+}
+
+/* The I/O layer trusts the listener's address for every connection only
+ * when it is not a wildcard. */
+static void test_specific(void)
+{
+	/* clang-format off */
+	static const struct {
+		const char *addr;
+		int want;
+	} cases[] = {
+		{"0.0.0.0", 0}, {"::", 0}, {"::ffff:0.0.0.0", 0},
+		{"127.0.0.1", 1}, {"10.0.0.1", 1}, {"0.0.0.1", 1},
+		{"::1", 1}, {"::ffff:127.0.0.1", 1}, {"2001:db8::1", 1},
+	};
+	/* clang-format on */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int got = specific_of(cases[i].addr);
+		if (got != cases[i].want)
+			fprintf(stderr, "specific %s\n", cases[i].addr);
+		CHECK_INT(got, cases[i].want);
+	}
+	CHECK_INT(listen_is_specific(NULL), 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	CHECK_INT(listen_is_specific((struct sockaddr *)&sun), 0);
 }
 
 static void test_loopback(void)
@@ -285,6 +321,7 @@ int main(void)
 	test_short_err();
 	test_reuse();
 	test_loopback();
+	test_specific();
 	test_conflict();
 	return t_done("listen");
 }
