@@ -1,5 +1,10 @@
 /* Worker pool: a mutex-protected FIFO of jobs in, a list of finished jobs
- * out, and a uv_async_t that wakes the loop to run their done callbacks. */
+ * out, and a uv_async_t that wakes the loop to run their done callbacks.
+ *
+ * Idle workers sleep on a semaphore, not a condition variable: glibc's
+ * pthread_cond_wait takes the mutex back marked as contended, so every
+ * wake-up cost the worker a futex(FUTEX_WAKE) system call at its next
+ * unlock even when nobody waited (bench/PROFILE.md 11). */
 #include "workq.h"
 
 #include <stdbool.h>
@@ -20,7 +25,8 @@ struct workq {
 	uv_loop_t *loop;
 	uv_async_t wake;
 	uv_mutex_t lock;
-	uv_cond_t cond;
+	uv_sem_t wake_worker; /* one post per idle worker to wake */
+	unsigned idle;        /* workers asleep (or about to be) on it */
 	struct job *in_head, *in_tail;   /* waiting for a thread */
 	struct job *out_head, *out_tail; /* waiting for done */
 	unsigned pending;                /* submitted, done not yet run */
@@ -48,10 +54,14 @@ static void workq_submit(struct runner *r, struct job *j)
 	uv_mutex_lock(&wq->lock);
 	list_push(&wq->in_head, &wq->in_tail, j);
 	wq->pending++;
+	bool wake = wq->idle > 0;
+	if (wake)
+		wq->idle--;
 	uv_mutex_unlock(&wq->lock);
 	/* After the unlock: a thread woken under the lock would go straight
 	 * back to sleep on it. */
-	uv_cond_signal(&wq->cond);
+	if (wake)
+		uv_sem_post(&wq->wake_worker);
 }
 
 /* Takes the first queued job and, if it belongs to a group, every other
@@ -91,8 +101,16 @@ static void worker_main(void *arg)
 
 	uv_mutex_lock(&wq->lock);
 	for (;;) {
-		while (!wq->in_head && !wq->stopping)
-			uv_cond_wait(&wq->cond, &wq->lock);
+		if (!wq->in_head && !wq->stopping) {
+			/* Counted under the lock, so a submit after this
+			 * point posts: no wake-up is lost. Any post wakes any
+			 * idle worker; each one looks at the queue again. */
+			wq->idle++;
+			uv_mutex_unlock(&wq->lock);
+			uv_sem_wait(&wq->wake_worker);
+			uv_mutex_lock(&wq->lock);
+			continue;
+		}
 		struct job *batch[WORKQ_MAX_BATCH];
 		unsigned n = take(wq, batch);
 		if (n == 0)
@@ -166,7 +184,11 @@ struct workq *workq_new(struct server *srv, const char *name, unsigned threads,
 		free(wq);
 		return NULL;
 	}
-	uv_cond_init(&wq->cond);
+	if (uv_sem_init(&wq->wake_worker, 0) != 0) {
+		uv_mutex_destroy(&wq->lock);
+		free(wq);
+		return NULL;
+	}
 	uv_async_init(wq->loop, &wq->wake, on_wake);
 	wq->wake.data = wq;
 	for (unsigned i = 0; i < threads; i++) {
@@ -214,15 +236,19 @@ void workq_free(struct workq *wq)
 		uv_run(wq->loop, UV_RUN_ONCE);
 	uv_mutex_lock(&wq->lock);
 	wq->stopping = true;
-	uv_cond_broadcast(&wq->cond);
+	unsigned sleeping = wq->idle;
+	wq->idle = 0;
 	uv_mutex_unlock(&wq->lock);
+	/* Workers still busy see stopping before they would sleep. */
+	while (sleeping-- > 0)
+		uv_sem_post(&wq->wake_worker);
 	for (unsigned i = 0; i < wq->nthreads; i++)
 		uv_thread_join(&wq->threads[i]);
 	run_done(wq);
 
 	uv_close((uv_handle_t *)&wq->wake, on_closed);
 	uv_run(wq->loop, UV_RUN_NOWAIT);
-	uv_cond_destroy(&wq->cond);
+	uv_sem_destroy(&wq->wake_worker);
 	uv_mutex_destroy(&wq->lock);
 	free(wq);
 }

@@ -1,5 +1,6 @@
 /* workq: every job gets one done; grouped jobs queued together share one
- * begin/commit; a failed commit reaches every job of its batch. */
+ * begin/commit; a failed commit reaches every job of its batch; idle
+ * workers are woken for every job (no lost wake-up). */
 #include <semaphore.h>
 #include <stdlib.h>
 
@@ -101,9 +102,61 @@ static void run(int fail_commit)
 	free(jobs);
 }
 
+/* A chain of jobs, each submitted from the previous one's done: every
+ * submit finds the workers asleep or going to sleep, the case in which a
+ * lost wake-up would hang the loop. Several chains run at once over three
+ * threads. The worker context counts work calls (atomically: threads). */
+enum { CHAINS = 4, LINKS = 2000 };
+
+struct link {
+	struct job j;
+	struct workq *wq;
+	int left;
+};
+
+static int chain_works;
+
+static void chain_work(struct job *j, void *wctx)
+{
+	(void)j;
+	(void)wctx;
+	__atomic_add_fetch(&chain_works, 1, __ATOMIC_RELAXED);
+}
+
+static void chain_done(struct job *j)
+{
+	struct link *l = (struct link *)j;
+	if (--l->left > 0)
+		runner_submit(workq_runner(l->wq), &l->j);
+}
+
+static void wake_chains(void)
+{
+	struct server *srv = server_new("test");
+	struct workq *wq = workq_new(srv, "t", 3, NULL, NULL, NULL);
+	struct link links[CHAINS];
+	chain_works = 0;
+	for (int i = 0; i < CHAINS; i++) {
+		links[i] = (struct link){
+			.j = {.work = chain_work, .done = chain_done},
+			.wq = wq,
+			.left = LINKS,
+		};
+		runner_submit(workq_runner(wq), &links[i].j);
+	}
+	workq_free(wq); /* turns the loop until no job is pending */
+	server_free(srv);
+	CHECK_INT(chain_works, CHAINS * LINKS);
+	int all = 1;
+	for (int i = 0; i < CHAINS; i++)
+		all &= links[i].left == 0;
+	CHECK(all);
+}
+
 int main(void)
 {
 	run(0);
 	run(-5);
+	wake_chains();
 	return t_done("workq");
 }
