@@ -18,24 +18,28 @@ either side is noticed (see DIFFERENCES below):
      refuses it (-ERR, popa3d-style strict arguments); Dovecot ignores the
      argument (+OK).
   2. Bad commands before login: Dovecot's login process hangs up after 3
-     ("-ERR Too many invalid bad commands."); postlite allows 10 in each
-     state (clients probe with unknown commands), then hangs up.
+     ("-ERR Too many invalid bad commands."); postlite allows 10 before
+     login (clients probe with unknown commands), then hangs up.
   3. UTF8 before login: postlite implements RFC 6856 (+OK); Dovecot
      does not know the command (-ERR). CAPA also differs: postlite lists
      UTF8, EXPIRE NEVER and IMPLEMENTATION, which Dovecot does not; they are
      compared as sets with these three taken out.
-  5. CAPA: Dovecot also lists "CAPA" (not a capability RFC 2449 defines)
+  4. CAPA: Dovecot also lists "CAPA" (not a capability RFC 2449 defines)
      and, before TLS, an empty "SASL" line; postlite lists SASL PLAIN only
      where AUTH would be accepted. Both are left out of the comparison.
-  6. AUTH PLAIN with bad base64: Dovecot adds [AUTH]; postlite keeps
+  5. AUTH PLAIN with bad base64: Dovecot adds [AUTH]; postlite keeps
      [AUTH] for refused credentials (RFC 3206 4) and answers a malformed
      response with a plain -ERR.
-  7. Bad commands after login: both hang up, postlite after 20 (like
+  6. Bad commands after login: both hang up, postlite after 20 (like
      Dovecot's 20) -- not exercised here beyond the script's few.
-  4. A line over 255 octets: postlite refuses it (-ERR, RFC 2449 4) and
-     goes on; Dovecot accepts longer lines (its limit is larger) and parses
-     them ("LIST AAA...": -ERR too, but for another reason) -- the same
-     status, so not listed as a difference.
+  7. UIDL values and reply texts: each server makes its own (postlite's
+     UIDL is the entry id and a random salt, "17.3f9c...", never reused
+     even after restoring an older backup); only the message numbers of
+     UIDL/LIST listings and the +OK/-ERR of each reply are compared.
+Not a difference: a line over 255 octets. postlite refuses it (-ERR, RFC
+2449 4) and goes on; Dovecot accepts longer lines (its limit is larger) and
+parses them ("LIST AAA...": -ERR too, but for another reason) -- the same
+status.
 Everything else -- message numbers, deleted messages, TOP, UIDL/LIST
 listings (numbers), RSET, QUIT, AUTH PLAIN and "*", STLS rules, [AUTH] and
 [IN-USE] codes -- must be the same.
