@@ -13,6 +13,13 @@
 
 #define CONN_OUT_MAX (1024 * 1024)  /* hard cap on queued output */
 #define CONN_CLOSE_FLUSH_SECS 10    /* time a closing peer gets to read */
+/* Ciphertext that conn_write sends at once rather than when the callback
+ * returns: a RETR writes up to SESSION_OUT_HIGH in one callback, and the
+ * client can decrypt the first records while the rest are encrypted (1 MiB
+ * messages on 995: 17 % faster, bench/PROFILE.md 7). Plain connections
+ * gain nothing from it: the reader has no work to overlap, and four times
+ * the writes cost the server 5 % more CPU. */
+#define CONN_SEND_EARLY (64 * 1024)
 
 struct write_req {
 	uv_write_t req;
@@ -39,7 +46,8 @@ static void check_drain(struct conn *c)
 
 size_t conn_pending(const struct conn *c)
 {
-	return c->out.len + c->writing;
+	return c->out.len + c->writing +
+	       (c->tls ? tls_conn_unsealed(c->tls) : 0);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -93,9 +101,10 @@ static void on_write(uv_write_t *req, int status)
 	check_drain(c);
 }
 
-/* Hands queued output to the kernel: a direct write when the socket takes
- * it (the common case: no allocation), a queued uv_write otherwise. */
-static void flush(struct conn *c)
+/* Hands the queued bytes to the kernel: a direct write when the socket
+ * takes them (the common case: no allocation), a queued uv_write
+ * otherwise. */
+static void send_out(struct conn *c)
 {
 	if (c->dead || c->out.len == 0)
 		return;
@@ -133,7 +142,24 @@ static void flush(struct conn *c)
 		c->writing += rest;
 	}
 	buf_reset(&c->out);
-	if (c->closing && conn_pending(c) == 0)
+}
+
+/* Sends everything written so far. On TLS the plaintext written since the
+ * last flush is sealed first, so what one callback wrote (a reply in
+ * pieces, or several pipelined replies) leaves as few full records in one
+ * write. */
+static void flush(struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->tls && tls_conn_flush(c->tls) != 0) {
+		log_warn(c->sid, "TLS output failed: %s; closing",
+		         tls_conn_error(c->tls));
+		conn_abort(c);
+		return;
+	}
+	send_out(c);
+	if (!c->dead && c->closing && conn_pending(c) == 0)
 		conn_abort(c);
 }
 
@@ -395,6 +421,8 @@ void conn_write(struct conn *c, const void *p, size_t n)
 	}
 	if (conn_pending(c) >= SESSION_OUT_HIGH)
 		c->out_high = true;
+	if (c->tls && c->out.len >= CONN_SEND_EARLY)
+		send_out(c);
 	server_mark_dirty(c->srv, c);
 }
 

@@ -10,6 +10,9 @@
 
 /* A cipher-in bound: two maximal records plus headers. */
 #define TLS_IN_MAX (2 * (16384 + 2048))
+/* Plaintext held back to fill a record: TLS's maximum record payload
+ * (RFC 8446 5.1, RFC 5246 6.2.1). */
+#define TLS_RECORD_MAX 16384
 
 /* AEAD suites only, in the server's order of preference (a TLS 1.2
  * mbedTLS server picks by its own list). ChaCha20-Poly1305 first: mbedTLS runs AES-GCM
@@ -57,6 +60,7 @@ struct tls_conn {
 	struct tls_cfg *cfg;
 	struct buf in;   /* ciphertext received, not yet used by mbedTLS */
 	struct buf *out; /* ciphertext to send (the I/O layer's buffer) */
+	struct buf plain; /* plaintext written, not yet sealed into a record */
 	int last_err;
 	char desc[96];
 	char err[96];
@@ -335,6 +339,7 @@ struct tls_conn *tls_conn_new_conf(const mbedtls_ssl_config *conf,
 		return NULL;
 	}
 	buf_init(&tc->in, TLS_IN_MAX);
+	buf_init(&tc->plain, TLS_RECORD_MAX);
 	tc->out = out;
 	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
 	return tc;
@@ -364,6 +369,7 @@ void tls_conn_free(struct tls_conn *tc)
 	mbedtls_ssl_free(&tc->ssl);
 	cfg_unref(tc->cfg);
 	buf_free(&tc->in);
+	buf_free(&tc->plain);
 	free(tc);
 }
 
@@ -424,26 +430,69 @@ enum tls_step tls_conn_read(struct tls_conn *tc, struct buf *in)
 	}
 }
 
-int tls_conn_write(struct tls_conn *tc, const void *p, size_t n)
+/* Encrypts p[0..n) into records appended to out: one record when n fits
+ * the record size mbedTLS allows (a negotiated max_fragment_length may make
+ * it smaller than TLS_RECORD_MAX). */
+static int seal(struct tls_conn *tc, const unsigned char *p, size_t n)
 {
-	const unsigned char *s = p;
 	while (n > 0) {
-		/* At most one record per call; with a memory BIO that always
-		 * accepts, WANT_WRITE cannot happen. */
-		int rc = mbedtls_ssl_write(&tc->ssl, s, n);
+		/* With a memory BIO that always accepts, WANT_WRITE cannot
+		 * happen. */
+		int rc = mbedtls_ssl_write(&tc->ssl, p, n);
 		if (rc < 0) {
 			fail(tc, rc);
 			return -1;
 		}
-		s += rc;
+		p += rc;
 		n -= (size_t)rc;
 	}
 	return 0;
 }
 
+int tls_conn_write(struct tls_conn *tc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	while (n > 0) {
+		/* A whole record's worth with nothing held back: seal it
+		 * from the caller's bytes, no copy. */
+		if (tc->plain.len == 0 && n >= TLS_RECORD_MAX) {
+			if (seal(tc, s, TLS_RECORD_MAX) != 0)
+				return -1;
+			s += TLS_RECORD_MAX;
+			n -= TLS_RECORD_MAX;
+			continue;
+		}
+		size_t k = buf_room(&tc->plain);
+		if (k > n)
+			k = n;
+		if (buf_append(&tc->plain, s, k) != 0)
+			return -1;
+		s += k;
+		n -= k;
+		if (buf_room(&tc->plain) == 0 && tls_conn_flush(tc) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int tls_conn_flush(struct tls_conn *tc)
+{
+	int rc = seal(tc, (const unsigned char *)tc->plain.data,
+	              tc->plain.len);
+	buf_reset(&tc->plain);
+	return rc;
+}
+
+size_t tls_conn_unsealed(const struct tls_conn *tc)
+{
+	return tc->plain.len;
+}
+
 void tls_conn_close_notify(struct tls_conn *tc)
 {
-	mbedtls_ssl_close_notify(&tc->ssl);
+	/* The alert must follow the last data, not overtake it. */
+	if (tls_conn_flush(tc) == 0)
+		mbedtls_ssl_close_notify(&tc->ssl);
 }
 
 const char *tls_conn_desc(struct tls_conn *tc)

@@ -55,10 +55,24 @@ enum tls_step tls_conn_handshake(struct tls_conn *tc);
  * TLS_FAIL. */
 enum tls_step tls_conn_read(struct tls_conn *tc, struct buf *in);
 
-/* Encrypts n bytes into out. Returns 0 or -1. */
+/* Queues n bytes of plaintext. Each full record's worth (16 KiB) is
+ * encrypted into out at once; what is left waits inside, at most one
+ * record's worth, for more bytes or tls_conn_flush. So a reply written in
+ * pieces (a status line, a body, a terminator) costs one record, one AEAD
+ * pass and one header and tag (21-29 bytes), not one per piece. Returns
+ * 0, or -1 when out is full or mbedTLS fails (the connection is then
+ * unusable). */
 int tls_conn_write(struct tls_conn *tc, const void *p, size_t n);
 
-/* Appends a close_notify alert to out. */
+/* Encrypts the plaintext still queued into out (one record, or none when
+ * nothing is queued). Call before sending out. Returns 0 or -1. */
+int tls_conn_flush(struct tls_conn *tc);
+
+/* Bytes of plaintext queued and not yet in out (at most 16 KiB). */
+size_t tls_conn_unsealed(const struct tls_conn *tc);
+
+/* Encrypts the queued plaintext, then appends a close_notify alert to
+ * out. */
 void tls_conn_close_notify(struct tls_conn *tc);
 
 /* "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256" after the handshake. */

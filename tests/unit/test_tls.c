@@ -126,6 +126,129 @@ static void test_client(void)
 	tls_server_free(ts);
 }
 
+/* The TLS records in b: how many of each content type and the length of
+ * the first application_data one. Checks that b holds whole records. */
+struct records {
+	int data, alert, other;
+	size_t first_len;
+};
+
+static struct records count_records(const struct buf *b)
+{
+	struct records r = {0};
+	const unsigned char *p = (const unsigned char *)b->data;
+	size_t at = 0;
+	while (at + 5 <= b->len) {
+		size_t n = (size_t)p[at + 3] << 8 | p[at + 4];
+		if (p[at] == 23 && r.data++ == 0)
+			r.first_len = n;
+		else if (p[at] == 21)
+			r.alert++;
+		else if (p[at] != 23)
+			r.other++;
+		at += 5 + n;
+	}
+	CHECK_INT(at, b->len);
+	return r;
+}
+
+/* Feeds the server's ciphertext to the client and checks that the client
+ * reads exactly want[0..n). */
+static void check_plaintext(struct tls_conn *c, struct buf *s_out,
+                            const char *want, size_t n)
+{
+	struct buf got;
+	buf_init(&got, 1 << 20);
+	size_t at = 0;
+	/* tls_conn_feed holds two records at most: feed record by record. */
+	while (at < s_out->len) {
+		const unsigned char *p = (const unsigned char *)s_out->data;
+		size_t len = 5 + ((size_t)p[at + 3] << 8 | p[at + 4]);
+		CHECK_INT(tls_conn_feed(c, s_out->data + at, len), 0);
+		at += len;
+		enum tls_step st = tls_conn_read(c, &got);
+		CHECK(st == TLS_AGAIN || st == TLS_CLOSED);
+	}
+	buf_reset(s_out);
+	CHECK_INT(got.len, n);
+	CHECK(got.len == n && memcmp(got.data, want, n) == 0);
+	buf_free(&got);
+}
+
+/* Writes are sealed into records by tls_conn_flush, not one record per
+ * write: a RETR's status line, body and terminator leave as one record
+ * (PROFILE.md 7); a bulk write leaves full 16 KiB records at once; the
+ * close_notify follows data still queued. */
+static void test_records(void)
+{
+	char err[512];
+	struct tls_server *ts = tls_server_new(err, sizeof err);
+	CHECK(ts != NULL);
+	CHECK_INT(tls_server_load(ts, path("a.pem"), path("a.key"), err,
+	                          sizeof err), 0);
+	struct tls_client *tcl = tls_client_new(NULL, err, sizeof err);
+	CHECK(tcl != NULL);
+	struct buf c_out, s_out;
+	buf_init(&c_out, 1 << 20);
+	buf_init(&s_out, 1 << 20);
+	struct tls_conn *c = tls_client_conn_new(tcl, "mail.example.test",
+	                                         false, &c_out);
+	struct tls_conn *s = tls_conn_new(ts, &s_out);
+	CHECK_INT(pump(c, &c_out, s, &s_out), TLS_DONE);
+
+	static char msg[40000];
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (char)('a' + i % 26);
+	memcpy(msg, "+OK 4096 octets\r\n", 17);
+	memcpy(msg + 17 + 4096, ".\r\n", 3);
+
+	/* A small RETR in three writes: nothing sealed until the flush,
+	 * then one record. */
+	CHECK_INT(tls_conn_write(s, msg, 17), 0);
+	CHECK_INT(tls_conn_write(s, msg + 17, 4096), 0);
+	CHECK_INT(tls_conn_write(s, msg + 17 + 4096, 3), 0);
+	CHECK_INT(s_out.len, 0);
+	CHECK_INT(tls_conn_unsealed(s), 17 + 4096 + 3);
+	CHECK_INT(tls_conn_flush(s), 0);
+	CHECK_INT(tls_conn_unsealed(s), 0);
+	struct records r = count_records(&s_out);
+	CHECK_INT(r.data, 1);
+	CHECK_INT(r.alert + r.other, 0);
+	check_plaintext(c, &s_out, msg, 17 + 4096 + 3);
+	/* Nothing queued: a flush sends nothing. */
+	CHECK_INT(tls_conn_flush(s), 0);
+	CHECK_INT(s_out.len, 0);
+
+	/* Bulk: 17 bytes, then 39,983 at once. Two full records are sealed
+	 * during the write; the rest waits for the flush. */
+	CHECK_INT(tls_conn_write(s, msg, 17), 0);
+	CHECK_INT(tls_conn_write(s, msg + 17, sizeof msg - 17), 0);
+	r = count_records(&s_out);
+	CHECK_INT(r.data, 2);
+	CHECK(r.first_len > 16384 && r.first_len < 16384 + 64);
+	CHECK_INT(s_out.len, 2 * (5 + r.first_len));
+	CHECK_INT(tls_conn_unsealed(s), sizeof msg - 2 * 16384);
+	CHECK_INT(tls_conn_flush(s), 0);
+	CHECK_INT(count_records(&s_out).data, 3);
+	check_plaintext(c, &s_out, msg, sizeof msg);
+
+	/* The close_notify does not overtake a queued reply. */
+	CHECK_INT(tls_conn_write(s, "+OK bye\r\n", 9), 0);
+	tls_conn_close_notify(s);
+	r = count_records(&s_out);
+	CHECK_INT(r.data, 1);
+	CHECK_INT(r.alert, 1);
+	CHECK(s_out.len > 0 && s_out.data[0] == 23);
+	check_plaintext(c, &s_out, "+OK bye\r\n", 9);
+
+	tls_conn_free(c);
+	tls_conn_free(s);
+	buf_free(&c_out);
+	buf_free(&s_out);
+	tls_client_free(tcl);
+	tls_server_free(ts);
+}
+
 int main(void)
 {
 	char err[512];
@@ -181,6 +304,7 @@ int main(void)
 	CHECK(strstr(text, "CA:FALSE") != NULL);
 
 	test_client();
+	test_records();
 
 	const char *names[] = {"a.pem", "a.key", "b.pem", "b.key"};
 	for (size_t i = 0; i < 4; i++)
