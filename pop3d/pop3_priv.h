@@ -180,7 +180,8 @@ void pop3_delay(struct pop3_session *s, unsigned ms,
                 void (*complete)(struct pop3_session *s));
 /* Switches the line limit between commands and SASL responses. */
 void pop3_sasl_mode(struct pop3_session *s, bool on);
-/* True when output is above the high-water mark. */
+/* True when output is above the high-water mark, and once the session is
+ * closing or gone (nothing more is sent; producers stop). */
 bool pop3_out_full(struct pop3_session *s);
 
 /* ---- pop3_maildrop.c: the transaction state's lifecycle ---------------- */

@@ -59,5 +59,9 @@ void pop3_bad(struct pop3_session *s, const char *reply)
 
 bool pop3_out_full(struct pop3_session *s)
 {
+	/* A read job may complete after closed(): the connection behind
+	 * io_ctx is freed by then, and nothing more would be sent anyway. */
+	if (s->gone || s->closing)
+		return true;
 	return s->io->pending(s->io_ctx) > SESSION_OUT_HIGH;
 }

@@ -33,7 +33,9 @@ static void mio_write(void *ctx, const void *p, size_t n)
 
 static size_t mio_pending(void *ctx)
 {
-	return ((struct mio *)ctx)->pending;
+	struct mio *m = ctx;
+	CHECK(!m->gone); /* the connection is freed after closed() */
+	return m->pending;
 }
 
 static int mio_starttls(void *ctx)
