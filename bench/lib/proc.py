@@ -9,11 +9,27 @@
                               short-lived helpers (Dovecot's login processes,
                               Postfix's cleanup) are counted too. Take the
                               difference of two readings.
+  proc.py io   PID[,PID...]   bytes the tree caused to be written to storage
+                              so far, from /proc/PID/io, summed like cpu:
+                              write_bytes=.. cancelled_write_bytes=..
+                              net_write_bytes=.. (write - cancelled). A
+                              process's io already holds its reaped
+                              children's, so Postfix's cleanup (queue
+                              files) and virtual (Maildir) count, live or
+                              gone. Take the difference of two readings.
+  proc.py dev  DIR            bytes written so far to the block device that
+                              holds DIR (/proc/diskstats; every writer on the
+                              machine, and the file system's journal):
+                              dev_write_bytes=.. (nan if no such device)
   proc.py pids PID[,PID...]   the tree's PIDs, comma separated
   proc.py peak PID[,PID...] --stop-file F [--interval 0.05] [--max-seconds S]
                               samples until F exists, then prints
                               peak_rss_kib=.. peak_pss_kib=.. peak_nproc=..
                               samples=..
+
+write_bytes is charged when a page-cache page turns dirty (rewriting a page
+that is still dirty is not counted again) and to the process that dirtied
+it; ext4's journal is written by a kernel thread and is in no tree.
 
 RSS counts shared pages once per process (it inflates multi-process servers);
 PSS splits them between the sharers; USS counts only pages no other process
@@ -91,9 +107,44 @@ def cpu(roots):
     return total / float(CLK_TCK)
 
 
+def io(roots):
+    w = c = 0
+    for p in tree(roots):
+        try:
+            with open("/proc/%d/io" % p) as f:
+                for line in f:
+                    key, _, rest = line.partition(":")
+                    if key == "write_bytes":
+                        w += int(rest)
+                    elif key == "cancelled_write_bytes":
+                        c += int(rest)
+        except (OSError, ValueError):
+            pass
+    return w, c
+
+
+def dev_written(path):
+    """Bytes written to the block device holding path, or None."""
+    st = os.stat(path)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    try:
+        with open("/proc/diskstats") as f:
+            for line in f:
+                x = line.split()
+                if int(x[0]) == major and int(x[1]) == minor:
+                    return int(x[9]) * 512  # sectors written, 512 bytes each
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
+    if sys.argv[1] == "dev":
+        b = dev_written(sys.argv[2])
+        print("dev_write_bytes=%s" % ("nan" if b is None else b))
+        return
     cmd, roots = sys.argv[1], [int(x) for x in sys.argv[2].split(",") if x]
     args = sys.argv[3:]
     if cmd == "mem":
@@ -101,6 +152,9 @@ def main():
         print("rss_kib=%d pss_kib=%d uss_kib=%d nproc=%d" % (rss, pss, uss, n))
     elif cmd == "cpu":
         print("%.3f" % cpu(roots))
+    elif cmd == "io":
+        w, c = io(roots)
+        print("write_bytes=%d cancelled_write_bytes=%d net_write_bytes=%d" % (w, c, w - c))
     elif cmd == "pids":
         print(",".join(str(p) for p in tree(roots)))
     elif cmd == "peak":

@@ -113,6 +113,25 @@ for case, label in (("smtp-4k-c1-persistent", "1 conn"), ("smtp-4k-c20-persisten
             val("postfix", case, ph + "_ms"))
 row("disk: 4 KiB append + fdatasync, p50 µs (same for both)", val("disk", "fsync-append", "p50_us"), None)
 row("disk: 4 KiB append + fdatasync, per second", val("disk", "fsync-append", "per_s"), None)
+row("disk: sequential write, %s MiB in 1 MiB writes + fdatasync, MB/s (median)"
+    % fmt(val("disk", "fsync-seqwrite", "mib")), val("disk", "fsync-seqwrite", "MB_per_s"), None)
+section("disk writes during SMTP (bytes the server's process tree wrote, /proc/PID/io; "
+        "Postfix: until delivered, queue file and Maildir)")
+DISK_CASES = [("smtp-%s-c20-%s" % (s, p), "%s KiB, 20 conns, %s" % (s[:-1], "new conn." if p == "newconn" else "persistent"),
+               int(s[:-1]))
+              for s in ("4k", "100k") for p in ("newconn", "persistent")]
+for case, label, kib in DISK_CASES:
+    pl, pf = val("postlite", case, "disk_kib_per_msg"), val("postfix", case, "disk_kib_per_msg")
+    row("%s: KiB written per message (%s)" % (label, "× message size: %s / %s"
+                                               % (fmt(None if pl is None else pl / kib),
+                                                  fmt(None if pf is None else pf / kib))), pl, pf)
+for case, label, kib in DISK_CASES:
+    row("%s: disk write MB/s during the case" % label, val("postlite", case, "disk_write_MB_per_s"),
+        val("postfix", case, "disk_write_MB_per_s"))
+for case, label, kib in DISK_CASES:
+    if kib == 100:
+        row("%s: KiB per message on the whole device (+ ext4 journal, + other writers)" % label,
+            val("postlite", case, "dev_kib_per_msg"), val("postfix", case, "dev_kib_per_msg"))
 section("load client CPU per message (ms; the same C client for both)")
 for case, label in (("smtp-4k-c20-newconn", "4 KiB, 20 conns, new conn."),
                     ("smtp-4k-c1-persistent", "4 KiB, 1 conn, persistent")):
@@ -239,6 +258,15 @@ for (srv, case), rows in sorted(D.items()):
     if cs and secs and cs / secs > 0.7:
         NOTES.append("%s %s: the load client used %.0f%% of a core (client-bound)."
                      % (srv, case, 100 * cs / secs))
+seq = val("disk", "fsync-seqwrite", "MB_per_s")
+for case, label, kib in DISK_CASES:
+    if kib != 100 or not seq:
+        continue
+    for srv in ("postlite", "postfix"):
+        mbs = val(srv, case, "disk_write_MB_per_s")
+        if mbs:
+            NOTES.append("%s %s: wrote %.0f MB/s, %.0f%% of the disk's sequential write bandwidth (%.0f MB/s)."
+                         % (srv, case, mbs, 100 * mbs / seq, seq))
 d50 = val("disk", "fsync-append", "p50_us")
 if d50 and d50 > 1000:
     NOTES.append("The disk was slow during this run (4 KiB append + fdatasync p50 = %.1f ms): "
