@@ -1,8 +1,9 @@
 /* RETR and TOP (RFC 1939 5, 7): the message streams from the read-ahead
  * (pop3_ahead.c) through the dot-stuffing filter (pop3_stuff.h), one read
- * job whenever the bytes needed next are not there. Memory per session
- * stays bounded whatever the message size: one read-ahead of at most
- * POP3_AHEAD_BUDGET, plus output up to POP3_READ_PIECE above
+ * job whenever the bytes needed next are not there, started as soon as
+ * the bytes read before are all sent, even into full output. Memory per
+ * session stays bounded whatever the message size: one read-ahead of at
+ * most POP3_AHEAD_BUDGET, plus output up to POP3_READ_PIECE above
  * SESSION_OUT_HIGH (dot-stuffing may grow it by half). */
 #include <stdlib.h>
 
@@ -48,6 +49,10 @@ static void read_complete(struct pop3_session *s)
 		msg_fail(s, store_status_name(st));
 		return;
 	}
+	/* Read while the output was still full (pop3_retr_step): drain()
+	 * goes on once the client has taken it. */
+	if (pop3_out_full(s))
+		return;
 	pop3_retr_step(s);
 }
 
@@ -120,8 +125,12 @@ void pop3_retr_step(struct pop3_session *s)
 			msg_end(s);
 			return;
 		}
-		/* Back-pressure: above the high-water mark, drain() goes on. */
-	} while (!pop3_out_full(s));
+		/* Back-pressure: above the high-water mark, drain() goes on;
+		 * but when the bytes read are all sent, the next read starts
+		 * now, so it runs while the client takes (on TLS: decrypts)
+		 * what is queued, not after. */
+	} while (!pop3_out_full(s) ||
+	         !pop3_ahead_find(s, sm->index, sm->offset));
 }
 
 static void msg_start(struct pop3_session *s, uint32_t msgno, bool top,
