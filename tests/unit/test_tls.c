@@ -153,26 +153,28 @@ static struct records count_records(const struct buf *b)
 }
 
 /* Feeds the server's ciphertext to the client and checks that the client
- * reads exactly want[0..n). */
-static void check_plaintext(struct tls_conn *c, struct buf *s_out,
-                            const char *want, size_t n)
+ * reads exactly want[0..n). Returns the client's last step. */
+static enum tls_step check_plaintext(struct tls_conn *c, struct buf *s_out,
+                                     const char *want, size_t n)
 {
 	struct buf got;
 	buf_init(&got, 1 << 20);
 	size_t at = 0;
+	enum tls_step st = TLS_AGAIN;
 	/* tls_conn_feed holds two records at most: feed record by record. */
 	while (at < s_out->len) {
 		const unsigned char *p = (const unsigned char *)s_out->data;
 		size_t len = 5 + ((size_t)p[at + 3] << 8 | p[at + 4]);
 		CHECK_INT(tls_conn_feed(c, s_out->data + at, len), 0);
 		at += len;
-		enum tls_step st = tls_conn_read(c, &got);
+		st = tls_conn_read(c, &got);
 		CHECK(st == TLS_AGAIN || st == TLS_CLOSED);
 	}
 	buf_reset(s_out);
 	CHECK_INT(got.len, n);
 	CHECK(got.len == n && memcmp(got.data, want, n) == 0);
 	buf_free(&got);
+	return st;
 }
 
 /* Writes are sealed into records by tls_conn_flush, not one record per
@@ -220,26 +222,29 @@ static void test_records(void)
 	CHECK_INT(s_out.len, 0);
 
 	/* Bulk: 17 bytes, then 39,983 at once. Two full records are sealed
-	 * during the write; the rest waits for the flush. */
+	 * during the write; the rest waits for the flush. (Full: 16 KiB of
+	 * plaintext on TLS 1.2; mbedTLS 3.6 keeps a little room on TLS 1.3
+	 * for its padding.) */
 	CHECK_INT(tls_conn_write(s, msg, 17), 0);
 	CHECK_INT(tls_conn_write(s, msg + 17, sizeof msg - 17), 0);
 	r = count_records(&s_out);
 	CHECK_INT(r.data, 2);
-	CHECK(r.first_len > 16384 && r.first_len < 16384 + 64);
+	CHECK(r.first_len > 16384 - 64 && r.first_len < 16384 + 64);
 	CHECK_INT(s_out.len, 2 * (5 + r.first_len));
-	CHECK_INT(tls_conn_unsealed(s), sizeof msg - 2 * 16384);
+	CHECK(tls_conn_unsealed(s) >= sizeof msg - 2 * 16384 &&
+	      tls_conn_unsealed(s) < sizeof msg - 2 * 16384 + 64);
 	CHECK_INT(tls_conn_flush(s), 0);
 	CHECK_INT(count_records(&s_out).data, 3);
 	check_plaintext(c, &s_out, msg, sizeof msg);
 
-	/* The close_notify does not overtake a queued reply. */
+	/* The close_notify does not overtake a queued reply (TLS 1.3 sends
+	 * alerts as application_data records too). */
 	CHECK_INT(tls_conn_write(s, "+OK bye\r\n", 9), 0);
 	tls_conn_close_notify(s);
 	r = count_records(&s_out);
-	CHECK_INT(r.data, 1);
-	CHECK_INT(r.alert, 1);
+	CHECK_INT(r.data + r.alert, 2);
 	CHECK(s_out.len > 0 && s_out.data[0] == 23);
-	check_plaintext(c, &s_out, "+OK bye\r\n", 9);
+	CHECK_INT(check_plaintext(c, &s_out, "+OK bye\r\n", 9), TLS_CLOSED);
 
 	tls_conn_free(c);
 	tls_conn_free(s);
