@@ -352,6 +352,21 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 		conn_abort(c);
 		return;
 	}
+	if (srv->clients) {
+		/* Counted in every case; server_conn_gone uncounts it. */
+		c->peer.over_limit = clients_add(srv->clients, c->ip);
+		c->counted = true;
+		if (clients_admit(c->peer.over_limit, ls->implicit_tls) ==
+		    CLIENTS_ADMIT_CLOSE) {
+			bool addr = c->peer.over_limit ==
+			            CLIENTS_TOO_MANY_ADDR;
+			log_info(c->sid, "refused ip=%s listener=%s: too many "
+			         "connections%s", c->ip, ls->name,
+			         addr ? " from this address" : "");
+			conn_abort(c);
+			return;
+		}
+	}
 	log_info(c->sid, "connect ip=%s port=%d listener=%s", c->ip, port,
 	         ls->name);
 	/* TCP_NODELAY is inherited from the listener (server.c). */

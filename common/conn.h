@@ -66,6 +66,16 @@ struct server_limits {
 /* ident: "smtpd"/"pop3d" (session ids are built from it). */
 struct server *server_new(const char *ident);
 
+/* Counts connections per client address (clients.h) on every listener
+ * of the server: at most max_total in all and max_per_addr from one
+ * address (0: no limit). Checked at accept, before any TLS handshake: an
+ * implicit-TLS connection over a limit is closed unanswered, any other
+ * opens with session_peer.over_limit set so the protocol refuses it.
+ * Without this call nothing is counted. Returns 0, or -1 when out of
+ * memory. */
+int server_limit_clients(struct server *srv, unsigned max_total,
+                         unsigned max_per_addr);
+
 /* The ALPN identifier of the daemon's protocol: IANA registers "pop3";
  * "smtp" is not registered but is what clients that send ALPN for SMTP
  * use. Call before server_tls_load. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "clients.h"
 #include "clock.h"
 #include "conn.h"
 #include "tls.h"
@@ -58,6 +59,7 @@ struct conn {
 	bool out_high;     /* above SESSION_OUT_HIGH, waiting to drain */
 	bool closing;      /* conn_close: flush, then close */
 	bool dead;         /* uv_close started */
+	bool counted;      /* in srv->clients, until server_conn_gone */
 	int handles_open;  /* tcp + timer still to see their close callback */
 	unsigned timeout;  /* idle seconds */
 
@@ -86,6 +88,7 @@ struct server {
 	struct listener *listeners;
 	struct conn *conns;
 	unsigned nconns;
+	struct clients *clients; /* per address and in all; NULL: none */
 	struct conn *dirty; /* conns with output or input to process */
 	uv_prepare_t prepare;
 	uv_signal_t sig_term, sig_int, sig_hup;

@@ -38,6 +38,14 @@ struct server *server_new(const char *ident)
 	return srv;
 }
 
+int server_limit_clients(struct server *srv, unsigned max_total,
+                         unsigned max_per_addr)
+{
+	clients_free(srv->clients);
+	srv->clients = clients_new(max_total, max_per_addr);
+	return srv->clients ? 0 : -1;
+}
+
 void *server_loop(struct server *srv)
 {
 	return &srv->loop;
@@ -213,6 +221,8 @@ void server_conn_gone(struct server *srv, struct conn *c)
 	}
 	srv->nconns--;
 	c->ls->nconns--;
+	if (c->counted)
+		clients_remove(srv->clients, c->ip);
 	if (srv->stopping && srv->nconns == 0)
 		uv_stop(&srv->loop);
 }
@@ -434,6 +444,7 @@ void server_free(struct server *srv)
 		n = ls->next;
 		free(ls);
 	}
+	clients_free(srv->clients); /* every connection is gone */
 	tls_server_free(srv->tls);
 	free(srv->cert);
 	free(srv->key);

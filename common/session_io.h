@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "clients.h"
+
 struct session_io {
 	/* Queues bytes for the peer. Output is sent when the current callback
 	 * returns (so pipelined replies go out in one write). */
@@ -45,6 +47,10 @@ struct session_peer {
 	const char *rdns;    /* NULL: no lookup done */
 	bool local_loopback; /* the listener address is loopback */
 	bool tls;            /* implicit TLS already up */
+	/* The I/O layer's count at accept (clients.h): anything but
+	 * CLIENTS_OK means the session refuses in its protocol's words and
+	 * closes. Implicit-TLS connections over a limit never get here. */
+	enum clients_result over_limit;
 };
 
 #endif

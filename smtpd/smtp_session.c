@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "smtp_clients.h"
 #include "smtp_session_int.h"
 
 /* Sessions created without an env get this one: every feature off. */
@@ -45,17 +44,14 @@ struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
 	s->job.job.work = smtp_job_work;
 	s->job.job.done = smtp_job_done;
 	buf_init(&s->job.piece, SMTP_PIECE_MAX + SMTP_PIECE_SLACK);
-	if (s->env->clients) {
-		s->over_limit = smtp_clients_add(s->env->clients, s->ip);
-		s->counted = true;
-	}
+	s->over_limit = peer->over_limit; /* counted by the I/O layer */
 	return s;
 }
 
 void smtp_session_start(struct smtp_session *s)
 {
-	if (s->over_limit != SMTP_CLIENTS_OK) {
-		bool addr = s->over_limit == SMTP_CLIENTS_TOO_MANY_ADDR;
+	if (s->over_limit != CLIENTS_OK) {
+		bool addr = s->over_limit == CLIENTS_TOO_MANY_ADDR;
 		log_info(s->sid, "refused ip=%s: too many connections%s", s->ip,
 		         addr ? " from this address" : "");
 		smtp_close_421(s, "4.7.0",
@@ -293,9 +289,5 @@ void smtp_session_closed(struct smtp_session *s)
 	s->closed = true;
 	s->closing = true; /* no io call may follow */
 	s->peer = NULL;    /* freed by the I/O layer when we return */
-	if (s->counted) {
-		smtp_clients_remove(s->env->clients, s->ip);
-		s->counted = false;
-	}
 	smtp_maybe_free(s);
 }

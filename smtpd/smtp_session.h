@@ -50,7 +50,6 @@ struct smtp_session_cfg {
 };
 
 struct throttle;
-struct smtp_clients;
 
 /* What the sessions of a daemon share, beyond the store runner; all of it
  * outlives every session. A NULL member switches its feature off. */
@@ -62,8 +61,6 @@ struct smtp_env {
 	struct clock *clock;            /* now() and the AUTH pause (clock.h);
 	                                   NULL: wall time, no pause */
 	struct throttle *throttle;      /* AUTH failures per address; may be
-	                                   NULL */
-	struct smtp_clients *clients;   /* connections per address; may be
 	                                   NULL */
 	/* The outbound queue (issue 9); NULL: none, and mail for remote
 	 * recipients of authenticated sessions is refused with a 451.
@@ -77,17 +74,17 @@ struct smtp_session;
 /* Creates a session. cfg's strings and env, io and runner (the store
  * runner: lookups, message pieces, commits) must outlive it; peer lives
  * until smtp_session_closed; `in` is the I/O layer's input buffer, whose
- * front the session consumes. The connection is counted in
- * cfg->env->clients. Returns NULL when out of memory. Writes nothing
- * yet. */
+ * front the session consumes. Returns NULL when out of memory. Writes
+ * nothing yet. */
 struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
                                       const struct session_peer *peer,
                                       const struct session_io *io,
                                       void *io_ctx, struct runner *runner,
                                       struct buf *in);
 
-/* Writes the 220 greeting (RFC 5321 4.3.1), or, when the client address
- * or the server has too many connections, "421 4.7.0" and closes. */
+/* Writes the 220 greeting (RFC 5321 4.3.1), or, when the I/O layer found
+ * the client address or the server over its connection limit
+ * (peer->over_limit), "421 4.7.0" and closes. */
 void smtp_session_start(struct smtp_session *s);
 
 /* Processes every complete command (and DATA bytes) in *in, consuming what

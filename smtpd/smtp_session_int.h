@@ -162,8 +162,7 @@ struct smtp_session {
 	unsigned errors;                  /* 5xx replies so far */
 	unsigned junk;                    /* NOOP/RSET/VRFY/... so far */
 	unsigned ntxn;                    /* transactions begun (queue ids) */
-	int over_limit;                   /* smtp_clients_add's verdict */
-	bool counted;                     /* counted in env->clients */
+	enum clients_result over_limit;   /* peer->over_limit */
 	bool closing;                     /* QUIT, 421, timeout: write nothing
 	                                     more, read nothing more */
 	bool closed;                      /* smtp_session_closed was called */

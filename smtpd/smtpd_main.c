@@ -9,7 +9,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "outbound.h"
-#include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store_worker.h"
 #include "throttle.h"
@@ -132,9 +131,10 @@ int main(int argc, char **argv)
 		.throttle = throttle_new(SMTPD_THROTTLE_SLOTS,
 		                         SMTPD_THROTTLE_LIMIT,
 		                         SMTPD_THROTTLE_WINDOW),
-		.clients = smtp_clients_new(total, per_addr ? per_addr : 1),
 	};
-	if (!env.throttle || !env.clients)
+	/* Counted at accept, across the three listeners (conn.h). */
+	if (!env.throttle ||
+	    server_limit_clients(srv, total, per_addr ? per_addr : 1) != 0)
 		daemon_die("out of memory");
 
 	const struct server_limits lim = {
@@ -230,7 +230,6 @@ int main(int argc, char **argv)
 	workq_free(auth);
 	server_free(srv);
 	throttle_free(env.throttle);
-	smtp_clients_free(env.clients);
 	config_free(cfg);
 	return rc;
 }

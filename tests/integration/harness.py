@@ -365,6 +365,41 @@ class Client:
         self.close()
 
 
+def hello_answer(port, ctx, source=None, host=HOST, timeout=15):
+    """Opens a raw TCP connection, sends a TLS ClientHello (made by ctx) and
+    returns what the server sent back before closing: b"" when it closed
+    (or reset) the connection without a byte, so without a handshake. A
+    server that stays silent fails after timeout seconds."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = outgoing.read()
+    s = socket.create_connection((host, port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    got = b""
+    try:
+        try:
+            s.sendall(hello)
+        except (BrokenPipeError, ConnectionResetError):
+            return got  # closed before the hello was even taken
+        while True:
+            try:
+                more = s.recv(65536)
+            except ConnectionResetError:
+                return got
+            except socket.timeout:
+                raise AssertionError("no answer and no close within %ds (have %r)"
+                                     % (timeout, got[:40]))
+            if not more:
+                return got
+            got += more
+    finally:
+        s.close()
+
+
 class POP3(Client):
     """POP3 over a raw socket; POP3.connect() reads and checks the greeting."""
 

@@ -513,6 +513,38 @@ class Test:
         finally:
             r.close()
 
+    def t_limit_connections_465(self):
+        """Implicit TLS, 2 per address: the third connection from one
+        address is closed at accept, before any handshake (a ClientHello
+        gets no byte back, and the log says why); another address is still
+        served."""
+        open_ = []
+        try:
+            for _ in range(2):
+                r = Raw(self.t465, src="127.0.0.36", tls_ctx=self.ctx)
+                open_.append(r)
+                assert r.reply()[0] == 220
+            for _ in range(3):  # however often it tries
+                got = harness.hello_answer(self.t465, self.ctx, "127.0.0.36")
+                assert got == b"", "the server answered a ClientHello: %r" % got[:40]
+            r = Raw(self.t465, src="127.0.0.37", tls_ctx=self.ctx)
+            open_.append(r)
+            assert r.reply()[0] == 220
+        finally:
+            for r in open_:
+                r.close()
+        with open(self.d.logs["smtpd-tight"], "rb") as f:
+            log = f.read()
+        refused = log.count(b"refused ip=127.0.0.36 listener=submissions: "
+                            b"too many connections from this address")
+        assert refused == 3, "%d refusals logged, want 3" % refused
+        time.sleep(0.3)
+        r = Raw(self.t465, src="127.0.0.36", tls_ctx=self.ctx)  # places freed
+        try:
+            assert r.reply()[0] == 220
+        finally:
+            r.close()
+
     def t_limit_timeout(self):
         r = Raw(self.t25, src="127.0.0.41")
         try:
@@ -629,6 +661,8 @@ class Test:
             ("limit: command and text line lengths (500 5.5.2)", self.t_limit_lines),
             ("limit: error counter (421) and HTTP first line", self.t_limit_errors_http),
             ("limit: connections in all and per address (421 4.7.0)", self.t_limit_connections),
+            ("limit: per address on 465: closed before the TLS handshake",
+             self.t_limit_connections_465),
             ("limit: idle timeout (421 4.4.2)", self.t_limit_timeout),
             ("memory: 40 MiB message by DATA and BDAT", self.t_rss_40mib),
             ("no credentials in the smtpd log (at debug level)", self.t_no_credentials_logged),

@@ -327,7 +327,7 @@ static int open_sess(struct golden *g, char *args)
 	                                .throttle = g->thr,
 	                                .logins = g->logins,
 	                                .clock = &g->clock.c };
-	struct session_peer peer = { "g1", "192.0.2.1", NULL, false, false };
+	struct session_peer peer = { .sid = "g1", .ip = "192.0.2.1" };
 	char *save = NULL, *name = strtok_r(args, " ", &save);
 	struct gsess *t = NULL;
 

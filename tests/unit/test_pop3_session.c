@@ -177,7 +177,8 @@ struct topt {
 static void t_open(struct tsess *t, struct env *e, struct topt o)
 {
 	struct pop3_session_cfg cfg = { .hostname = "mail.example.org" };
-	struct session_peer peer = { "t1", "192.0.2.1", NULL, false, o.tls };
+	struct session_peer peer = { .sid = "t1", .ip = "192.0.2.1",
+	                             .tls = o.tls };
 
 	memset(t, 0, sizeof *t);
 	t->env = e;

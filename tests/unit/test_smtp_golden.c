@@ -49,7 +49,7 @@
 #include "buf.h"
 #include "job.h"
 #include "log.h"
-#include "smtp_clients.h"
+#include "clients.h"
 #include "smtp_session.h"
 #include "session_io.h"
 #include "store.h"
@@ -73,7 +73,7 @@ struct golden {
 	struct store *st;
 	struct runner_inline store, auth;
 	struct throttle *thr;
-	struct smtp_clients *clients;
+	struct clients *clients; /* the I/O layer's count (conn.c) */
 	/* Time stands still (trace dates and throttle windows never depend
 	 * on the wall clock) except for the pauses, which move it on. */
 	struct clock_manual clock;
@@ -188,6 +188,7 @@ static void step(struct gsess *gs)
 		gs->gone = true;
 		event(gs->g, "closed %s", gs->name);
 		smtp_session_closed(gs->s);
+		clients_remove(gs->g->clients, gs->ip);
 		drain(gs->g);
 	}
 }
@@ -223,6 +224,7 @@ static void hang_up(struct gsess *gs)
 	if (gs->open && !gs->gone) {
 		gs->gone = true;
 		smtp_session_closed(gs->s);
+		clients_remove(gs->g->clients, gs->ip);
 		drain(gs->g);
 	}
 	buf_free(&gs->in);
@@ -293,6 +295,8 @@ static void open_session(struct golden *g, char *args)
 	gs->peer.ip = gs->ip;
 	gs->peer.tls = gs->cfg.kind == SMTP_LISTENER_SUBMISSIONS;
 	gs->in_tls = gs->peer.tls;
+	/* As conn_accept: counted at accept, the verdict in the peer. */
+	gs->peer.over_limit = clients_add(g->clients, gs->ip);
 	buf_init(&gs->in, 64 * 1024 + 1024); /* as smtpd_main's input_max */
 	gs->open = true;
 	g->cur = gs;
@@ -469,12 +473,11 @@ static void golden_init(struct golden *g, bool bytewise)
 	g->clock.c.delay = gclock_delay;
 	buf_init(&g->out, 16 * 1024 * 1024);
 	g->thr = throttle_new(64, 10, 900);
-	g->clients = smtp_clients_new(0, 0);
+	g->clients = clients_new(0, 0);
 	g->env = (struct smtp_env){
 		.auth = &g->auth.r,
 		.clock = &g->clock.c,
 		.throttle = g->thr,
-		.clients = g->clients,
 	};
 }
 
@@ -484,8 +487,8 @@ static void golden_free(struct golden *g)
 		if (g->sess[i].open)
 			hang_up(&g->sess[i]);
 	/* Every connection was counted once and uncounted once. */
-	CHECK_INT(smtp_clients_total(g->clients), 0);
-	smtp_clients_free(g->clients);
+	CHECK_INT(clients_total(g->clients), 0);
+	clients_free(g->clients);
 	throttle_free(g->thr);
 	buf_free(&g->out);
 	store_close(g->st);
@@ -540,8 +543,8 @@ static void directive(struct golden *g, char *d, char *tmp)
 	} else if (!strncmp(d, "clients ", 8)) {
 		unsigned t = 0, a = 0;
 		CHECK(sscanf(d + 8, "%u %u", &t, &a) == 2);
-		smtp_clients_free(g->clients);
-		g->env.clients = g->clients = smtp_clients_new(t, a);
+		clients_free(g->clients);
+		g->clients = clients_new(t, a);
 	} else {
 		fprintf(stderr, "unknown directive #!%s\n", d);
 		CHECK(!"unknown directive");

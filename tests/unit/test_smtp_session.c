@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "smtp_clients.h"
 #include "smtp_session.h"
 #include "store.h"
 #include "t.h"
@@ -867,42 +866,6 @@ static void test_store_unavailable(void)
 	dlg_close(&d);
 }
 
-/* Connections per address: IPv4 per /32, IPv6 per /64, IPv4-mapped as
- * IPv4; every add counted (also over a limit), every remove undone. */
-static void test_clients(void)
-{
-	struct smtp_clients *c = smtp_clients_new(5, 2);
-
-	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_OK);
-	CHECK_INT(smtp_clients_add(c, "::ffff:192.0.2.1"), SMTP_CLIENTS_OK);
-	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_TOO_MANY_ADDR);
-	CHECK_INT(smtp_clients_count(c, "192.0.2.1"), 3);
-	CHECK_INT(smtp_clients_add(c, "2001:db8:1:2::1"), SMTP_CLIENTS_OK);
-	CHECK_INT(smtp_clients_add(c, "2001:db8:1:2:ffff::9"),
-	          SMTP_CLIENTS_OK);
-	CHECK_INT(smtp_clients_add(c, "2001:db8:1:3::1"),
-	          SMTP_CLIENTS_TOO_MANY);
-	CHECK_INT(smtp_clients_total(c), 6);
-	smtp_clients_remove(c, "192.0.2.1");
-	smtp_clients_remove(c, "192.0.2.1");
-	smtp_clients_remove(c, "2001:db8:1:3::1");
-	CHECK_INT(smtp_clients_count(c, "192.0.2.1"), 1);
-	CHECK_INT(smtp_clients_add(c, "192.0.2.1"), SMTP_CLIENTS_OK);
-	/* many addresses: the table grows and shrinks */
-	char ip[32];
-	for (int i = 0; i < 300; i++) {
-		snprintf(ip, sizeof ip, "198.51.100.%d", i % 250);
-		smtp_clients_add(c, ip);
-	}
-	for (int i = 0; i < 300; i++) {
-		snprintf(ip, sizeof ip, "198.51.100.%d", i % 250);
-		smtp_clients_remove(c, ip);
-	}
-	CHECK_INT(smtp_clients_count(c, "198.51.100.7"), 0);
-	CHECK_INT(smtp_clients_total(c), 4);
-	smtp_clients_free(c);
-}
-
 /* BDAT streams like DATA: a message of many pieces in chunks of odd
  * sizes, stored exactly, the session's input buffer never overflowing. */
 static void test_bdat_stream(void)
@@ -1123,7 +1086,6 @@ int main(void)
 	test_timeout();
 	test_closed_in_flight();
 	test_store_unavailable();
-	test_clients();
 	test_bdat_stream();
 	test_piece_boundaries();
 	test_auth_closed_in_flight();

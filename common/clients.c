@@ -1,8 +1,8 @@
-/* Connections per client address; see smtp_clients.h. A plain array
+/* Connections per client address; see clients.h. A plain array
  * searched linearly: it holds one entry per address with live
  * connections (a few hundred at most), and a connection is counted once
  * when it opens and once when it closes. */
-#include "smtp_clients.h"
+#include "clients.h"
 
 #include "addrkey.h"
 
@@ -15,17 +15,17 @@ struct entry {
 	unsigned count;
 };
 
-struct smtp_clients {
+struct clients {
 	unsigned max_total, max_per_addr;
 	unsigned total;
 	struct entry *e;
 	size_t n, cap;
 };
 
-struct smtp_clients *smtp_clients_new(unsigned max_total,
+struct clients *clients_new(unsigned max_total,
                                       unsigned max_per_addr)
 {
-	struct smtp_clients *c = calloc(1, sizeof *c);
+	struct clients *c = calloc(1, sizeof *c);
 	if (c) {
 		c->max_total = max_total;
 		c->max_per_addr = max_per_addr;
@@ -33,7 +33,7 @@ struct smtp_clients *smtp_clients_new(unsigned max_total,
 	return c;
 }
 
-void smtp_clients_free(struct smtp_clients *c)
+void clients_free(struct clients *c)
 {
 	if (c) {
 		free(c->e);
@@ -41,7 +41,7 @@ void smtp_clients_free(struct smtp_clients *c)
 	}
 }
 
-static struct entry *find(const struct smtp_clients *c,
+static struct entry *find(const struct clients *c,
                           const uint8_t key[ADDRKEY_LEN])
 {
 	for (size_t i = 0; i < c->n; i++)
@@ -50,7 +50,7 @@ static struct entry *find(const struct smtp_clients *c,
 	return NULL;
 }
 
-enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
+enum clients_result clients_add(struct clients *c,
                                           const char *ip)
 {
 	uint8_t key[ADDRKEY_LEN];
@@ -63,7 +63,7 @@ enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
 			size_t cap = c->cap ? c->cap * 2 : 16;
 			struct entry *ne = realloc(c->e, cap * sizeof *ne);
 			if (!ne) /* counted in total only; remove copes */
-				return SMTP_CLIENTS_TOO_MANY;
+				return CLIENTS_TOO_MANY;
 			c->e = ne;
 			c->cap = cap;
 		}
@@ -73,13 +73,13 @@ enum smtp_clients_result smtp_clients_add(struct smtp_clients *c,
 	}
 	e->count++;
 	if (c->max_total && c->total > c->max_total)
-		return SMTP_CLIENTS_TOO_MANY;
+		return CLIENTS_TOO_MANY;
 	if (c->max_per_addr && e->count > c->max_per_addr)
-		return SMTP_CLIENTS_TOO_MANY_ADDR;
-	return SMTP_CLIENTS_OK;
+		return CLIENTS_TOO_MANY_ADDR;
+	return CLIENTS_OK;
 }
 
-void smtp_clients_remove(struct smtp_clients *c, const char *ip)
+void clients_remove(struct clients *c, const char *ip)
 {
 	uint8_t key[ADDRKEY_LEN];
 
@@ -93,7 +93,7 @@ void smtp_clients_remove(struct smtp_clients *c, const char *ip)
 		*e = c->e[--c->n]; /* keep the array dense */
 }
 
-unsigned smtp_clients_count(const struct smtp_clients *c, const char *ip)
+unsigned clients_count(const struct clients *c, const char *ip)
 {
 	uint8_t key[ADDRKEY_LEN];
 
@@ -102,7 +102,14 @@ unsigned smtp_clients_count(const struct smtp_clients *c, const char *ip)
 	return e ? e->count : 0;
 }
 
-unsigned smtp_clients_total(const struct smtp_clients *c)
+unsigned clients_total(const struct clients *c)
 {
 	return c->total;
+}
+
+enum clients_admit clients_admit(enum clients_result r, bool implicit_tls)
+{
+	if (r == CLIENTS_OK)
+		return CLIENTS_ADMIT_OPEN;
+	return implicit_tls ? CLIENTS_ADMIT_CLOSE : CLIENTS_ADMIT_REFUSE;
 }
