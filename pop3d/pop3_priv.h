@@ -138,6 +138,7 @@ struct pop3_session {
 	bool sasl;        /* RFC 5034 4: "+ " sent, a PLAIN response is due */
 	bool utf8;        /* RFC 6856 2: the client sent UTF8 */
 	unsigned bad;     /* bad commands so far */
+	enum clients_result over_limit; /* peer->over_limit: refuse at once */
 
 	bool busy;     /* a job is in flight */
 	bool closing;  /* we asked to close (or the timeout fired) */

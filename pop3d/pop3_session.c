@@ -308,6 +308,7 @@ struct pop3_session *pop3_session_new(const struct pop3_session_cfg *cfg,
 	linereader_init(&s->lr, POP3_LINE_MAX);
 	s->state = POP3_STATE_AUTHORIZATION;
 	s->tls = peer->tls || cfg->implicit_tls;
+	s->over_limit = peer->over_limit; /* counted by the I/O layer */
 	if (!s->cfg.max_bad)
 		s->cfg.max_bad = POP3_MAX_BAD;
 	if (!s->cfg.max_bad_trans)
@@ -317,6 +318,18 @@ struct pop3_session *pop3_session_new(const struct pop3_session_cfg *cfg,
 
 void pop3_session_start(struct pop3_session *s)
 {
+	if (s->over_limit != CLIENTS_OK) {
+		bool addr = s->over_limit == CLIENTS_TOO_MANY_ADDR;
+		log_info(s->sid, "refused ip=%s: too many connections%s", s->ip,
+		         addr ? " from this address" : "");
+		/* RFC 3206 4: SYS/TEMP, a condition that may pass; RFC 1939
+		 * 4 lets the greeting be the last reply. [IN-USE] is for a
+		 * locked maildrop, not for this. */
+		pop3_reply(s, "-ERR [SYS/TEMP] Too many connections%s, try "
+		           "again later.", addr ? " from your address" : "");
+		pop3_close(s);
+		return;
+	}
 	/* RFC 1939 4. No APOP timestamp: APOP is not offered. */
 	pop3_reply(s, "+OK %s POP3 server ready.",
 	           s->cfg.hostname ? s->cfg.hostname : "postlite");

@@ -65,7 +65,10 @@ struct pop3_session *pop3_session_new(const struct pop3_session_cfg *cfg,
                                       struct runner *auth_runner,
                                       struct buf *in);
 
-/* Writes the +OK greeting. Call once, right after pop3_session_new. */
+/* Writes the +OK greeting, or, when the I/O layer found the client
+ * address or the server over its connection limit (peer->over_limit),
+ * "-ERR [SYS/TEMP] ..." and closes. Call once, right after
+ * pop3_session_new. */
 void pop3_session_start(struct pop3_session *s);
 
 /* Processes the complete command lines in *in, in order. Returns early,

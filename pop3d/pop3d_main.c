@@ -20,6 +20,9 @@
 #define POP3D_THROTTLE_LIMIT 10   /* failures per address per window */
 #define POP3D_THROTTLE_WINDOW 900 /* seconds */
 #define POP3D_LOGINS_SLOTS 4096   /* mailboxes remembered (LOGIN-DELAY) */
+/* Connections from one address (IPv6: one /64): a quarter of
+ * [pop3] max_connections, as smtpd does with [smtp]'s. */
+#define POP3D_PER_ADDR_SHARE 4
 
 struct pop3d_ctx {
 	const struct config *cfg;
@@ -144,6 +147,11 @@ int main(int argc, char **argv)
 		.shutdown_grace = 10,
 		.handshake_timeout = 30,
 	};
+	/* Per address across both listeners, counted at accept (conn.h);
+	 * the total stays max_connections per listener, as before. */
+	unsigned per_addr = cfg->pop3.max_connections / POP3D_PER_ADDR_SHARE;
+	if (server_limit_clients(srv, 0, per_addr ? per_addr : 1) != 0)
+		daemon_die("out of memory");
 	listen_or_die(srv, "pop3", &cfg->pop3.listen, false, &plain, &lim);
 	listen_or_die(srv, "pop3s", &cfg->pop3.pop3s, true, &tls, &lim);
 	if (!server_listen_port(srv, "pop3") && !server_listen_port(srv, "pop3s"))

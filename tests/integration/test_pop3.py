@@ -580,6 +580,47 @@ verbose = 1
         finally:
             r.close()
 
+    def t_limit_per_address(self):
+        """A pop3d with max_connections = 8 (2 per address, a quarter): the
+        third connection from one address gets "-ERR [SYS/TEMP]" on 110
+        and is closed before any TLS handshake on 995 (a ClientHello gets
+        no byte back); another address is still served."""
+        d = self.d
+        p110, p995 = harness.free_ports(2)
+        conf = harness.write_conf(
+            os.path.join(d.tmp, "tight.conf"),
+            server={"hostname": "pop3.postlite.test", "data_dir": d.data,
+                    "user": d.user},
+            tls={"cert": d.cert, "key": d.key},
+            pop3={"listen": "%s:%d" % (HOST, p110),
+                  "pop3s": "%s:%d" % (HOST, p995), "max_connections": "8"})
+        d.start("pop3d-tight", d.exe["pop3d"], conf, ports=[p110, p995])
+        open_ = []
+        try:
+            time.sleep(0.2)  # the probe connections go away
+            for port, ctx in ((p110, None), (p995, d.ctx)):
+                open_.append(Raw.connect(port, ctx, source="127.0.0.51"))
+            r = Raw(p110, source="127.0.0.51")
+            try:
+                got = r.line()
+                assert got == (b"-ERR [SYS/TEMP] Too many connections from "
+                               b"your address, try again later.\r\n"), got
+                assert r.sock.recv(1) == b"", "not closed after the refusal"
+            finally:
+                r.close()
+            got = harness.hello_answer(p995, d.ctx, "127.0.0.51")
+            assert got == b"", "the server answered a ClientHello: %r" % got[:40]
+            for port, ctx in ((p110, None), (p995, d.ctx)):
+                open_.append(Raw.connect(port, ctx, source="127.0.0.52"))
+            with open(d.log("pop3d-tight"), "rb") as f:
+                log = f.read()
+            assert b"refused ip=127.0.0.51 listener=pop3s: too many " \
+                b"connections from this address" in log, "no refusal logged"
+        finally:
+            for r in open_:
+                r.close()
+            d.stop("pop3d-tight")
+
     def t_autologout_floor(self):
         """[pop3] timeout below RFC 1939's 10 minutes is a configuration
         error: pop3d refuses to start (exit 78, file:line: reason)."""
@@ -678,6 +719,8 @@ def main():
         ("failed logins: delay, same reply and timing for unknown users",
          c.t_failed_login_delay_and_timing),
         ("throttle per address: [SYS/TEMP], others unaffected", c.t_throttle),
+        ("connections per address: -ERR [SYS/TEMP] on 110, no handshake on 995",
+         c.t_limit_per_address),
         ("autologout never below 10 minutes", c.t_autologout_floor),
         ("40 MiB RETR: RSS does not grow with message size", c.t_rss_40mib),
     ], WATCHDOG)

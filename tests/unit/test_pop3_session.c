@@ -172,13 +172,15 @@ struct tsess {
 
 struct topt {
 	bool tls, plaintext, tls_available;
+	enum clients_result over_limit; /* the I/O layer's count at accept */
 };
 
 static void t_open(struct tsess *t, struct env *e, struct topt o)
 {
 	struct pop3_session_cfg cfg = { .hostname = "mail.example.org" };
 	struct session_peer peer = { .sid = "t1", .ip = "192.0.2.1",
-	                             .tls = o.tls };
+	                             .tls = o.tls,
+	                             .over_limit = o.over_limit };
 
 	memset(t, 0, sizeof *t);
 	t->env = e;
@@ -997,6 +999,29 @@ static void test_quit_reclaim(void)
 	tmp_cleanup();
 }
 
+/* Over a connection limit (counted by the I/O layer at accept; only a
+ * plain listener's connection gets this far): one [SYS/TEMP] refusal
+ * (RFC 3206 4) instead of the greeting, and the session closes. */
+static void test_over_limit(void)
+{
+	struct env e;
+	struct tsess t;
+
+	env_init(&e);
+	t_open(&t, &e, (struct topt){ .tls_available = true,
+	                              .over_limit = CLIENTS_TOO_MANY_ADDR });
+	CHECK_OUT(&t, "-ERR [SYS/TEMP] Too many connections from your "
+	              "address, try again later.\r\n");
+	CHECK(t.io.closed);
+	t_close(&t);
+	t_open(&t, &e, (struct topt){ .over_limit = CLIENTS_TOO_MANY });
+	CHECK_OUT(&t, "-ERR [SYS/TEMP] Too many connections, try again "
+	              "later.\r\n");
+	CHECK(t.io.closed);
+	t_close(&t);
+	env_free(&e);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_WARN); /* login/logout lines are noise here */
@@ -1018,5 +1043,6 @@ int main(void)
 		test_ahead_marks(step);
 	}
 	test_quit_reclaim();
+	test_over_limit();
 	return t_done("test_pop3_session");
 }
