@@ -113,3 +113,10 @@ enum clients_admit clients_admit(enum clients_result r, bool implicit_tls)
 		return CLIENTS_ADMIT_OPEN;
 	return implicit_tls ? CLIENTS_ADMIT_CLOSE : CLIENTS_ADMIT_REFUSE;
 }
+
+const char *clients_reason(enum clients_result r)
+{
+	return r == CLIENTS_TOO_MANY_ADDR
+	               ? "too many connections from this address"
+	               : "too many connections";
+}

@@ -55,4 +55,9 @@ enum clients_admit {
  * listener still gets its protocol's refusal, which costs nothing. */
 enum clients_admit clients_admit(enum clients_result r, bool implicit_tls);
 
+/* The reason for the log line of a refused connection: "too many
+ * connections" or "too many connections from this address". The reply to
+ * the client is the protocol's own (421 4.7.0, -ERR [SYS/TEMP]). */
+const char *clients_reason(enum clients_result r);
+
 #endif

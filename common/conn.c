@@ -347,8 +347,9 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 
 	if (srv->stopping || ls->nconns > ls->lim.max_connections) {
 		log_info(c->sid, "refused ip=%s listener=%s: %s", c->ip,
-		         ls->name, srv->stopping ? "shutting down"
-		                                 : "too many connections");
+		         ls->name,
+		         srv->stopping ? "shutting down"
+		                       : clients_reason(CLIENTS_TOO_MANY));
 		conn_abort(c);
 		return;
 	}
@@ -358,11 +359,9 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 		c->counted = true;
 		if (clients_admit(c->peer.over_limit, ls->implicit_tls) ==
 		    CLIENTS_ADMIT_CLOSE) {
-			bool addr = c->peer.over_limit ==
-			            CLIENTS_TOO_MANY_ADDR;
-			log_info(c->sid, "refused ip=%s listener=%s: too many "
-			         "connections%s", c->ip, ls->name,
-			         addr ? " from this address" : "");
+			log_info(c->sid, "refused ip=%s listener=%s: %s",
+			         c->ip, ls->name,
+			         clients_reason(c->peer.over_limit));
 			conn_abort(c);
 			return;
 		}

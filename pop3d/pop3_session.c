@@ -320,8 +320,8 @@ void pop3_session_start(struct pop3_session *s)
 {
 	if (s->over_limit != CLIENTS_OK) {
 		bool addr = s->over_limit == CLIENTS_TOO_MANY_ADDR;
-		log_info(s->sid, "refused ip=%s: too many connections%s", s->ip,
-		         addr ? " from this address" : "");
+		log_info(s->sid, "refused ip=%s: %s", s->ip,
+		         clients_reason(s->over_limit));
 		/* RFC 3206 4: SYS/TEMP, a condition that may pass; RFC 1939
 		 * 4 lets the greeting be the last reply. [IN-USE] is for a
 		 * locked maildrop, not for this. */

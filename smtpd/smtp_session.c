@@ -52,8 +52,8 @@ void smtp_session_start(struct smtp_session *s)
 {
 	if (s->over_limit != CLIENTS_OK) {
 		bool addr = s->over_limit == CLIENTS_TOO_MANY_ADDR;
-		log_info(s->sid, "refused ip=%s: too many connections%s", s->ip,
-		         addr ? " from this address" : "");
+		log_info(s->sid, "refused ip=%s: %s", s->ip,
+		         clients_reason(s->over_limit));
 		smtp_close_421(s, "4.7.0",
 		               addr ? "Error: too many connections from your "
 		                      "address"

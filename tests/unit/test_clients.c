@@ -55,6 +55,10 @@ static void test_admit(void)
 	CHECK_INT(clients_admit(CLIENTS_TOO_MANY_ADDR, true),
 	          CLIENTS_ADMIT_CLOSE);
 	CHECK_INT(clients_admit(CLIENTS_TOO_MANY, true), CLIENTS_ADMIT_CLOSE);
+	/* The log wording both daemons and the I/O layer share. */
+	CHECK_STR(clients_reason(CLIENTS_TOO_MANY), "too many connections");
+	CHECK_STR(clients_reason(CLIENTS_TOO_MANY_ADDR),
+	          "too many connections from this address");
 
 	/* No limits (0): everything is opened, and still counted. */
 	struct clients *c = clients_new(0, 0);
