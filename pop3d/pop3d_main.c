@@ -147,10 +147,11 @@ int main(int argc, char **argv)
 		.shutdown_grace = 10,
 		.handshake_timeout = 30,
 	};
-	/* Per address across both listeners, counted at accept (conn.h);
-	 * the total stays max_connections per listener, as before. */
-	unsigned per_addr = cfg->pop3.max_connections / POP3D_PER_ADDR_SHARE;
-	if (server_limit_clients(srv, 0, per_addr ? per_addr : 1) != 0)
+	/* Counted at accept, across both listeners (conn.h), as smtpd does:
+	 * max_connections in all, a quarter of it per address. */
+	unsigned total = cfg->pop3.max_connections;
+	unsigned per_addr = total / POP3D_PER_ADDR_SHARE;
+	if (server_limit_clients(srv, total, per_addr ? per_addr : 1) != 0)
 		daemon_die("out of memory");
 	listen_or_die(srv, "pop3", &cfg->pop3.listen, false, &plain, &lim);
 	listen_or_die(srv, "pop3s", &cfg->pop3.pop3s, true, &tls, &lim);

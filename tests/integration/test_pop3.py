@@ -584,7 +584,8 @@ verbose = 1
         """A pop3d with max_connections = 8 (2 per address, a quarter): the
         third connection from one address gets "-ERR [SYS/TEMP]" on 110
         and is closed before any TLS handshake on 995 (a ClientHello gets
-        no byte back); another address is still served."""
+        no byte back); another address is still served. The 8 count over
+        both listeners: with 4 on each, a ninth is refused on either."""
         d = self.d
         p110, p995 = harness.free_ports(2)
         conf = harness.write_conf(
@@ -616,6 +617,25 @@ verbose = 1
                 log = f.read()
             assert b"refused ip=127.0.0.51 listener=pop3s: too many " \
                 b"connections from this address" in log, "no refusal logged"
+
+            # The total: 4 on each listener make 8, from four addresses
+            # (once the refused ones above are gone).
+            time.sleep(0.2)
+            for src in ("127.0.0.53", "127.0.0.54"):
+                for port, ctx in ((p110, None), (p995, d.ctx)):
+                    open_.append(Raw.connect(port, ctx, source=src))
+            r = Raw(p110, source="127.0.0.55")
+            try:
+                got = r.line()
+                assert got == (b"-ERR [SYS/TEMP] Too many connections, "
+                               b"try again later.\r\n"), got
+            finally:
+                r.close()
+            got = harness.hello_answer(p995, d.ctx, "127.0.0.55")
+            assert got == b"", "the server answered a ClientHello: %r" % got[:40]
+            open_.pop().close()  # one goes: room for one more
+            time.sleep(0.2)
+            open_.append(Raw.connect(p110, None, source="127.0.0.55"))
         finally:
             for r in open_:
                 r.close()
