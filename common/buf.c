@@ -23,6 +23,12 @@ void buf_reset(struct buf *b)
 	b->len = 0;
 }
 
+void buf_trim(struct buf *b)
+{
+	if (b->len == 0)
+		buf_free(b);
+}
+
 size_t buf_room(const struct buf *b)
 {
 	return b->max - b->len;

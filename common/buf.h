@@ -41,6 +41,10 @@ void buf_consume(struct buf *b, size_t n);
 /* Empties the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
 
+/* Gives the storage of an empty buffer back; a buffer holding bytes is left
+ * as it is (callers may point into them). */
+void buf_trim(struct buf *b);
+
 /* Bytes that can still be appended before max is reached. */
 size_t buf_room(const struct buf *b);
 

@@ -43,6 +43,11 @@ struct conn_handler {
 /* Per-connection calls for the handler. */
 void conn_write(struct conn *c, const void *p, size_t n);
 size_t conn_pending(const struct conn *c);
+/* Bytes of buffer storage the connection holds (its input and output
+ * queues and TLS's, not mbedTLS's fixed record buffers). A connection
+ * quiet for a second (conn.c, CONN_TRIM_MS) gives back the storage of its
+ * empty buffers. */
+size_t conn_buffer_capacity(const struct conn *c);
 int conn_starttls(struct conn *c);
 void conn_close(struct conn *c);
 void conn_resume(struct conn *c);

@@ -492,6 +492,17 @@ int tls_conn_flush(struct tls_conn *tc)
 	return rc;
 }
 
+size_t tls_conn_capacity(const struct tls_conn *tc)
+{
+	return tc->in.cap + tc->plain.cap;
+}
+
+void tls_conn_trim(struct tls_conn *tc)
+{
+	buf_trim(&tc->in);
+	buf_trim(&tc->plain);
+}
+
 size_t tls_conn_unsealed(const struct tls_conn *tc)
 {
 	return tc->plain.len;

@@ -71,6 +71,12 @@ int tls_conn_flush(struct tls_conn *tc);
 /* Bytes of plaintext queued and not yet in out (at most 16 KiB). */
 size_t tls_conn_unsealed(const struct tls_conn *tc);
 
+/* The connection's own buffers (ciphertext in, plaintext to seal; not
+ * mbedTLS's fixed record buffers): the bytes they have allocated, and
+ * giving back those that are empty. */
+size_t tls_conn_capacity(const struct tls_conn *tc);
+void tls_conn_trim(struct tls_conn *tc);
+
 /* Encrypts the queued plaintext, then appends a close_notify alert to
  * out. */
 void tls_conn_close_notify(struct tls_conn *tc);

@@ -337,6 +337,37 @@ def t_backpressure_tls():
     backpressure(ctx().wrap_socket(connect(srv.tls)))
 
 
+def ask(s, line):
+    s.sendall(line + b"\r\n")
+    return read_until(s, b"\r\n").rstrip(b"\r\n").decode()
+
+
+@check("a quiet connection gives back the buffers a burst grew")
+def t_trim():
+    # Storage held by connections A (plain) and B (TLS), as seen from a
+    # third; the idle timeout of A and B is raised so that they outlive
+    # the trim (a second of quiet, conn.c CONN_TRIM_MS).
+    probe = connect(srv.plain)
+    read_until(probe, b"hello\r\n")
+    assert ask(probe, b"TIMEOUT 30") == "timeout 30"
+    for sock in (connect(srv.plain), ctx().wrap_socket(connect(srv.tls))):
+        read_until(sock, b"hello\r\n")
+        assert ask(sock, b"TIMEOUT 30") == "timeout 30"
+        ident = ask(sock, b"ID").split()[1].encode()
+        sock.sendall(b"BIG %d\r\n" % (4 << 20))
+        read_until(sock, b"done\r\n", limit=(4 << 20) + 4096)
+        # Right after the burst: the output queue kept its growth.
+        held = ask(probe, b"CAPS " + ident)
+        assert int(held.split()[1]) >= 64 * 1024, held
+        time.sleep(1.5)
+        after = ask(probe, b"CAPS " + ident)
+        assert after == "caps 0", (held, after)
+        # Still a working connection, and the timeout still counts.
+        assert ask(sock, b"again") == "echo again"
+        sock.close()
+    probe.close()
+
+
 @check("input flood while replies are not read: bounded, nothing lost")
 def t_flood():
     s = connect(srv.plain)

@@ -7,7 +7,10 @@
  * Commands: any line → "echo LINE"; STARTTLS → "ok starttls" then TLS;
  * BIG N → N bytes of 'x' lines produced under back-pressure; QUIT →
  * "bye" and close; TLS → prints the TLS description; PEER → what the
- * layer knows of the connection ("peer loopback=0|1 tls=0|1"). */
+ * layer knows of the connection ("peer loopback=0|1 tls=0|1"); ID → "id N",
+ * this connection's number; CAPS N → "caps BYTES", the buffer storage
+ * connection N holds (conn_buffer_capacity), or "caps none" once it is
+ * gone; TIMEOUT S → "timeout S", this connection's idle timeout. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,11 +22,16 @@
 #include "log.h"
 
 struct echo {
+	struct echo *next; /* all live connections, for CAPS */
+	unsigned long id;
 	struct conn *c;
 	struct buf *in;
 	struct linereader lr;
 	unsigned long big_left; /* bytes of BIG output still to produce */
 };
+
+static struct echo *echoes;
+static unsigned long next_id = 1;
 
 static void produce(struct echo *e)
 {
@@ -47,6 +55,9 @@ static void *on_open(struct conn *c, void *arg, struct buf *in)
 	struct echo *e = calloc(1, sizeof *e);
 	e->c = c;
 	e->in = in;
+	e->id = next_id++;
+	e->next = echoes;
+	echoes = e;
 	linereader_init(&e->lr, 100);
 	conn_write(c, "hello\r\n", 7);
 	return e;
@@ -93,6 +104,26 @@ static void on_input(void *data)
 			                 "peer loopback=%d tls=%d\r\n",
 			                 p->local_loopback, p->tls);
 			conn_write(e->c, msg, (size_t)n);
+		} else if (strcmp(line, "ID") == 0) {
+			char msg[48];
+			int n = snprintf(msg, sizeof msg, "id %lu\r\n", e->id);
+			conn_write(e->c, msg, (size_t)n);
+		} else if (strncmp(line, "CAPS ", 5) == 0) {
+			unsigned long id = strtoul(line + 5, NULL, 10);
+			struct echo *o = echoes;
+			while (o && o->id != id)
+				o = o->next;
+			char msg[48];
+			int n = o ? snprintf(msg, sizeof msg, "caps %zu\r\n",
+			                     conn_buffer_capacity(o->c))
+			          : snprintf(msg, sizeof msg, "caps none\r\n");
+			conn_write(e->c, msg, (size_t)n);
+		} else if (strncmp(line, "TIMEOUT ", 8) == 0) {
+			unsigned s = (unsigned)strtoul(line + 8, NULL, 10);
+			conn_set_timeout(e->c, s);
+			char msg[48];
+			int n = snprintf(msg, sizeof msg, "timeout %u\r\n", s);
+			conn_write(e->c, msg, (size_t)n);
 		} else if (strncmp(line, "BIG ", 4) == 0) {
 			e->big_left = strtoul(line + 4, NULL, 10);
 			produce(e);
@@ -128,6 +159,10 @@ static void on_timeout(void *data)
 
 static void on_closed(void *data)
 {
+	struct echo **pp = &echoes;
+	while (*pp != data)
+		pp = &(*pp)->next;
+	*pp = ((struct echo *)data)->next;
 	free(data);
 }
 

@@ -79,11 +79,38 @@ static void test_growth(void)
 	buf_free(&b);
 }
 
+/* buf_trim gives back an empty buffer's storage and leaves one with bytes
+ * alone (a caller may point into them); the buffer works on after it. */
+static void test_trim(void)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	buf_trim(&b);
+	CHECK(b.data == NULL);
+	CHECK(buf_reserve(&b, 100000) != NULL);
+	buf_commit(&b, 3);
+	char *p = b.data;
+	size_t cap = b.cap;
+	buf_trim(&b);
+	CHECK(b.data == p);
+	CHECK_INT(b.cap, cap);
+	buf_consume(&b, 3);
+	buf_trim(&b);
+	CHECK(b.data == NULL);
+	CHECK_INT(b.cap, 0);
+	CHECK_INT(b.len, 0);
+	CHECK_INT(b.max, 1 << 20);
+	CHECK_INT(buf_puts(&b, "ok"), 0);
+	CHECK_MEM(b.data, b.len, "ok");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_limits();
 	test_consume();
 	test_printf();
 	test_growth();
+	test_trim();
 	return t_done("buf");
 }
