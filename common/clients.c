@@ -107,6 +107,11 @@ unsigned clients_total(const struct clients *c)
 	return c->total;
 }
 
+unsigned clients_max_total(const struct clients *c)
+{
+	return c->max_total;
+}
+
 enum clients_admit clients_admit(enum clients_result r, bool implicit_tls)
 {
 	if (r == CLIENTS_OK)

@@ -38,6 +38,8 @@ void clients_remove(struct clients *c, const char *ip);
 /* Live connections from ip's address (or /64), and in all. */
 unsigned clients_count(const struct clients *c, const char *ip);
 unsigned clients_total(const struct clients *c);
+/* The max_total it was made with (0: none). */
+unsigned clients_max_total(const struct clients *c);
 
 /* What the I/O layer does with a connection the table counted as r. */
 enum clients_admit {

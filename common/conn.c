@@ -356,7 +356,14 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 				listen_is_loopback((struct sockaddr *)&ss);
 	}
 
-	if (srv->stopping || ls->nconns > ls->lim.max_connections) {
+	/* A daemon that counts its total in srv->clients answers over it in
+	 * its protocol's words, wherever the other connections are; the
+	 * listener's own count, closing unanswered, is then only a backstop
+	 * against a flood, at twice the limit. */
+	unsigned hard = ls->lim.max_connections;
+	if (srv->clients && clients_max_total(srv->clients))
+		hard *= 2;
+	if (srv->stopping || ls->nconns > hard) {
 		log_info(c->sid, "refused ip=%s listener=%s: %s", c->ip,
 		         ls->name,
 		         srv->stopping ? "shutting down"
@@ -432,7 +439,10 @@ static void on_timer(uv_timer_t *t)
 
 /* Every arming restarts the count: activity pushes the timeout out. In a
  * session (not a handshake or a closing flush) the first CONN_TRIM_MS of
- * quiet end in a trim of the buffers, if they hold storage. */
+ * quiet end in a trim of the buffers, if they hold storage when the timer
+ * is armed. An outbound handshake (conn_client.c arms before it enters
+ * CONN_HANDSHAKE) may trim once as well: harmless, the total is the
+ * same. */
 static void arm_timer(struct conn *c, unsigned secs)
 {
 	if (c->dead)

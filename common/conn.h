@@ -62,7 +62,9 @@ extern const struct session_io conn_session_io;
 /* Server: the loop, the listeners, the shared TLS configuration. */
 struct server_limits {
 	size_t input_max;        /* bytes buffered per connection before reading stops */
-	unsigned max_connections;/* per listener group; over it: refused at accept */
+	/* per listener group; over it: closed unanswered at accept (twice
+	 * it under server_limit_clients with a total, which answers first) */
+	unsigned max_connections;
 	unsigned timeout;        /* idle seconds */
 	unsigned shutdown_grace; /* seconds sessions get after SIGTERM */
 	unsigned handshake_timeout; /* seconds for a TLS handshake */

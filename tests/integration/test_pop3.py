@@ -30,6 +30,7 @@ import re
 import shutil
 import signal
 import smtplib
+import ssl
 import subprocess
 import sys
 import threading
@@ -636,6 +637,24 @@ verbose = 1
             open_.pop().close()  # one goes: room for one more
             time.sleep(0.2)
             open_.append(Raw.connect(p110, None, source="127.0.0.55"))
+
+            # All 8 on 110 (995's go): the ninth still gets the reply,
+            # not the listener's unanswered close.
+            tls = [r for r in open_ if isinstance(r.sock, ssl.SSLSocket)]
+            for r in tls:
+                r.close()
+            open_ = [r for r in open_ if r not in tls]
+            time.sleep(0.2)
+            for src in ("127.0.0.56", "127.0.0.56", "127.0.0.57"):
+                open_.append(Raw.connect(p110, None, source=src))
+            assert len(open_) == 8, len(open_)
+            r = Raw(p110, source="127.0.0.58")
+            try:
+                got = r.line()
+                assert got == (b"-ERR [SYS/TEMP] Too many connections, "
+                               b"try again later.\r\n"), got
+            finally:
+                r.close()
         finally:
             for r in open_:
                 r.close()
