@@ -4,6 +4,8 @@
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# kv "a=1 b=2" b: the value of one key in a loadgen result line
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
 
 # wait_port PORT [TIMEOUT_S]: until 127.0.0.1:PORT accepts a connection.
 wait_port() {
