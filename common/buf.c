@@ -104,6 +104,16 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+void buf_consume_wipe(struct buf *b, size_t n)
+{
+	size_t len = b->len;
+	if (n == 0 || len == 0)
+		return;
+	explicit_bzero(b->data, n < len ? n : len);
+	buf_consume(b, n);
+	explicit_bzero(b->data + b->len, len - b->len);
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {

@@ -38,6 +38,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 /* Drops the first n bytes (n > len drops everything). */
 void buf_consume(struct buf *b, size_t n);
 
+/* The same, leaving no copy of the dropped bytes in the storage, nor of
+ * the moved ones behind the new end: for input that may hold a password
+ * (an AUTH or PASS line, pipelined or not). */
+void buf_consume_wipe(struct buf *b, size_t n);
+
 /* Empties the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
 

@@ -237,13 +237,11 @@ static void pop3_line(struct pop3_session *s, enum lr_result r, size_t n)
 	row->fn(s, &c);
 }
 
-/* Drops consumed input, wiping it first: it may hold a password. */
+/* Drops consumed input without a copy left behind: it may hold a
+ * password. */
 static void pop3_consume(struct pop3_session *s, size_t n)
 {
-	if (n == 0)
-		return;
-	explicit_bzero(s->in->data, n < s->in->len ? n : s->in->len);
-	buf_consume(s->in, n);
+	buf_consume_wipe(s->in, n);
 }
 
 void pop3_session_input(struct pop3_session *s)

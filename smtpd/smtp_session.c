@@ -206,15 +206,17 @@ void smtp_session_input(struct smtp_session *s)
 		}
 		enum lr_result r =
 			linereader_next(&s->lr, s->in->data, s->in->len, &v);
+		/* Command lines leave no copy in s->in: AUTH and its SASL
+		 * lines carry credentials (s->line is wiped after them). */
 		if (r == LR_NEED_MORE) {
-			buf_consume(s->in, v.consumed);
+			buf_consume_wipe(s->in, v.consumed);
 			break;
 		}
 		/* Work on a copy so that handlers may consume input, start
 		 * jobs or STARTTLS without a view into s->in. */
 		size_t len = r == LR_LINE ? v.len : 0;
 		memcpy(s->line, v.line, len);
-		buf_consume(s->in, v.consumed);
+		buf_consume_wipe(s->in, v.consumed);
 		if (s->sasl != SMTP_SASL_NONE) {
 			smtp_sasl_line(s, r, len);
 			continue;

@@ -105,6 +105,34 @@ static void test_trim(void)
 	buf_free(&b);
 }
 
+/* buf_consume_wipe: the same bytes remain as with buf_consume, and the
+ * storage holds no other copy of anything dropped or moved. */
+static void test_consume_wipe(void)
+{
+	static const char text[] = "USER a\r\nPASS pw\r\nSTAT\r\n";
+	const size_t used = sizeof text - 1; /* bytes that ever held data */
+	struct buf b;
+	buf_init(&b, 64);
+	buf_puts(&b, text);
+	buf_consume_wipe(&b, 8);
+	CHECK_MEM(b.data, b.len, "PASS pw\r\nSTAT\r\n");
+	for (size_t i = b.len; i < used; i++)
+		CHECK_INT(b.data[i], 0);
+	buf_consume_wipe(&b, 9);
+	CHECK_MEM(b.data, b.len, "STAT\r\n");
+	for (size_t i = b.len; i < used; i++)
+		CHECK_INT(b.data[i], 0);
+	buf_consume_wipe(&b, 100); /* more than there is */
+	CHECK_INT(b.len, 0);
+	for (size_t i = 0; i < used; i++)
+		CHECK_INT(b.data[i], 0);
+	buf_consume_wipe(&b, 1); /* empty: nothing to do */
+	CHECK_INT(b.len, 0);
+	buf_free(&b);
+	buf_consume_wipe(&b, 1); /* no storage */
+	CHECK(b.data == NULL);
+}
+
 int main(void)
 {
 	test_limits();
@@ -112,5 +140,6 @@ int main(void)
 	test_printf();
 	test_growth();
 	test_trim();
+	test_consume_wipe();
 	return t_done("buf");
 }

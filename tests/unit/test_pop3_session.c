@@ -1022,6 +1022,40 @@ static void test_over_limit(void)
 	env_free(&e);
 }
 
+/* The input buffer's whole storage, not only its live bytes, is free of
+ * the password once the commands are consumed: consuming a line moves the
+ * rest to the front, and the old copy of a pipelined PASS behind it must
+ * not stay behind the buffer's end. */
+static bool bytes_have(const char *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; p && i + n <= len; i++)
+		if (memcmp(p + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static bool storage_has(const struct buf *b, const char *needle)
+{
+	return bytes_have(b->data, b->cap, needle);
+}
+
+static void test_wipe_input(void)
+{
+	struct env e;
+	struct tsess t;
+
+	env_init(&e);
+	t_open(&t, &e, (struct topt){ .tls = true });
+	t_say(&t, "USER alice@example.org\r\nPASS secret\r\nSTAT\r\n", 0);
+	CHECK(bytes_have(t.io.out.data, t.io.out.len,
+	                 "+OK Logged in.\r\n+OK "));
+	CHECK_INT(t.in.len, 0);
+	CHECK(!storage_has(&t.in, "secret"));
+	t_close(&t);
+	env_free(&e);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_WARN); /* login/logout lines are noise here */
@@ -1044,5 +1078,6 @@ int main(void)
 	}
 	test_quit_reclaim();
 	test_over_limit();
+	test_wipe_input();
 	return t_done("test_pop3_session");
 }

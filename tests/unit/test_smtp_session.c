@@ -1053,6 +1053,32 @@ static void test_auth_closed_in_flight(void)
 	dlg_close(&d);
 }
 
+/* The input buffer keeps no copy of a pipelined AUTH PLAIN's credentials
+ * once its lines are consumed (the session wipes its line copy too). */
+static void test_auth_wipes_input(void)
+{
+	/* base64 of "\0alice@example.org\0alice-secret-pw" */
+	static const char cred[] =
+	        "AGFsaWNlQGV4YW1wbGUub3JnAGFsaWNlLXNlY3JldC1wdw==";
+	struct smtp_session_cfg cfg = base_cfg();
+	struct dlg d;
+
+	cfg.kind = SMTP_LISTENER_SUBMISSIONS;
+	dlg_open(&d, &cfg);
+	buf_puts(&d.in, "EHLO c\r\nAUTH PLAIN ");
+	buf_puts(&d.in, cred);
+	buf_puts(&d.in, "\r\nNOOP\r\n");
+	smtp_session_input(d.s);
+	while (runner_inline_drain(&d.ri) > 0)
+		;
+	CHECK(memmem(d.io.out.data, d.io.out.len, "235 2.7.0", 9) != NULL);
+	CHECK(memmem(d.io.out.data, d.io.out.len, "250 2.0.0 Ok", 12) !=
+	      NULL);
+	CHECK_INT(d.in.len, 0);
+	CHECK(memmem(d.in.data, d.in.cap, cred, 8) == NULL);
+	dlg_close(&d);
+}
+
 int main(void)
 {
 	char err[256];
@@ -1073,6 +1099,7 @@ int main(void)
 
 	test_greeting();
 	test_happy_path();
+	test_auth_wipes_input();
 	test_recipients();
 	test_pipelining();
 	test_rset_noop_quit();
