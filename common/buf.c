@@ -18,6 +18,13 @@ void buf_free(struct buf *b)
 	buf_init(b, b->max);
 }
 
+void buf_wipe(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->len);
+	b->len = 0;
+}
+
 void buf_reset(struct buf *b)
 {
 	b->len = 0;

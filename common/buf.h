@@ -46,6 +46,11 @@ void buf_consume_wipe(struct buf *b, size_t n);
 /* Empties the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
 
+/* Empties the buffer, zeroing the bytes it held: for input that may hold
+ * a password, before its storage is freed (consumed bytes were wiped by
+ * buf_consume_wipe). */
+void buf_wipe(struct buf *b);
+
 /* Gives the storage of an empty buffer back; a buffer holding bytes is left
  * as it is (callers may point into them). */
 void buf_trim(struct buf *b);

@@ -71,6 +71,7 @@ static void on_handle_closed(uv_handle_t *h)
 		c->ls->h->closed(c->data);
 	log_info(c->sid, "disconnect");
 	tls_conn_free(c->tls);
+	buf_wipe(&c->in); /* a PASS the session never got to */
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);

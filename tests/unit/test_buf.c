@@ -133,6 +133,21 @@ static void test_consume_wipe(void)
 	CHECK(b.data == NULL);
 }
 
+/* buf_wipe: empty, and the bytes it held are zero. */
+static void test_wipe(void)
+{
+	struct buf b;
+	buf_init(&b, 64);
+	buf_wipe(&b); /* no storage: nothing to do */
+	CHECK(b.data == NULL);
+	buf_puts(&b, "PASS pw\r\n");
+	buf_wipe(&b);
+	CHECK_INT(b.len, 0);
+	for (size_t i = 0; i < sizeof "PASS pw\r\n" - 1; i++)
+		CHECK_INT(b.data[i], 0);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_limits();
@@ -141,5 +156,6 @@ int main(void)
 	test_growth();
 	test_trim();
 	test_consume_wipe();
+	test_wipe();
 	return t_done("buf");
 }
