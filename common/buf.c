@@ -10,19 +10,37 @@ void buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->used = 0;
+	b->secret = false;
+}
+
+void buf_set_secret(struct buf *b)
+{
+	b->secret = true;
+}
+
+static void note_used(struct buf *b)
+{
+	if (b->len > b->used)
+		b->used = b->len;
 }
 
 void buf_free(struct buf *b)
 {
+	bool secret = b->secret;
+	if (secret && b->data)
+		explicit_bzero(b->data, b->used);
 	free(b->data);
 	buf_init(b, b->max);
+	b->secret = secret;
 }
 
 void buf_wipe(struct buf *b)
 {
 	if (b->data)
-		explicit_bzero(b->data, b->len);
+		explicit_bzero(b->data, b->used);
 	b->len = 0;
+	b->used = 0;
 }
 
 void buf_reset(struct buf *b)
@@ -54,9 +72,23 @@ char *buf_reserve(struct buf *b, size_t n)
 			cap = cap > b->max / 2 ? b->max : cap * 2;
 		if (cap < need)
 			cap = need;
-		char *p = realloc(b->data, cap);
-		if (!p)
-			return NULL;
+		char *p;
+		if (b->secret) {
+			/* realloc would free the old block unwiped */
+			p = malloc(cap);
+			if (!p)
+				return NULL;
+			if (b->data) {
+				memcpy(p, b->data, b->len);
+				explicit_bzero(b->data, b->used);
+				free(b->data);
+			}
+			b->used = b->len;
+		} else {
+			p = realloc(b->data, cap);
+			if (!p)
+				return NULL;
+		}
 		b->data = p;
 		b->cap = cap;
 	}
@@ -66,6 +98,7 @@ char *buf_reserve(struct buf *b, size_t n)
 void buf_commit(struct buf *b, size_t n)
 {
 	b->len += n;
+	note_used(b);
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)
@@ -77,6 +110,7 @@ int buf_append(struct buf *b, const void *p, size_t n)
 		return -1;
 	memcpy(dst, p, n);
 	b->len += n;
+	note_used(b);
 	return 0;
 }
 
@@ -99,6 +133,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 		return -1;
 	vsnprintf(dst, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
+	note_used(b);
 	return 0;
 }
 

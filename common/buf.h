@@ -7,6 +7,7 @@
 #define POSTLITE_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf {
@@ -14,10 +15,17 @@ struct buf {
 	size_t len;   /* bytes in use */
 	size_t cap;   /* bytes allocated */
 	size_t max;   /* hard limit on len */
+	size_t used;  /* most bytes the storage has held (len's high mark) */
+	bool secret;  /* buf_set_secret */
 };
 
 /* Sets up an empty buffer that may hold at most `max` bytes. No allocation. */
 void buf_init(struct buf *b, size_t max);
+
+/* The buffer may hold passwords (a connection's input): storage it gives
+ * up, by growing or by buf_free/buf_trim, is wiped first, as far as it
+ * was ever used. Kept across buf_free. */
+void buf_set_secret(struct buf *b);
 
 /* Frees the storage and leaves an empty buffer with the same max. */
 void buf_free(struct buf *b);
@@ -46,9 +54,9 @@ void buf_consume_wipe(struct buf *b, size_t n);
 /* Empties the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
 
-/* Empties the buffer, zeroing the bytes it held: for input that may hold
- * a password, before its storage is freed (consumed bytes were wiped by
- * buf_consume_wipe). */
+/* Empties the buffer and zeroes all the storage it ever used (stale copies
+ * past len too), keeping the storage: input dropped unread, such as bytes
+ * pipelined behind STARTTLS. */
 void buf_wipe(struct buf *b);
 
 /* Gives the storage of an empty buffer back; a buffer holding bytes is left

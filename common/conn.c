@@ -71,8 +71,7 @@ static void on_handle_closed(uv_handle_t *h)
 		c->ls->h->closed(c->data);
 	log_info(c->sid, "disconnect");
 	tls_conn_free(c->tls);
-	buf_wipe(&c->in); /* a PASS the session never got to */
-	buf_free(&c->in);
+	buf_free(&c->in); /* secret: wiped, a PASS never consumed too */
 	buf_free(&c->out);
 	free(c);
 }
@@ -318,6 +317,7 @@ void conn_accept(struct listener *ls, uv_stream_t *server_sock)
 	c->tcp.data = c;
 	c->timer.data = c;
 	buf_init(&c->in, ls->lim.input_max);
+	buf_set_secret(&c->in); /* PASS, AUTH */
 	buf_init(&c->out, CONN_OUT_MAX);
 	c->timeout = ls->lim.timeout;
 	snprintf(c->sid, sizeof c->sid, "%lx.%llx", srv->boot,
@@ -491,8 +491,9 @@ int conn_starttls(struct conn *c)
 	if (!c->tls)
 		return -1;
 	/* RFC 3207 / RFC 2595: nothing received before the handshake may be
-	 * taken as coming from the TLS peer. */
-	buf_reset(&c->in);
+	 * taken as coming from the TLS peer (and a PASS pipelined behind the
+	 * command leaves no copy). */
+	buf_wipe(&c->in);
 	c->tls_state = CONN_HANDSHAKE;
 	c->starttls = true;
 	arm_timer(c, c->ls->lim.handshake_timeout);

@@ -38,8 +38,10 @@ enum sasl_result sasl_plain_decode(const char *b64, size_t n,
 	if (n > base64_encoded_len(sizeof buf))
 		return SASL_MALFORMED;
 	enum sasl_result r = decode(b64, n, buf, sizeof buf, &len);
-	if (r != SASL_OK)
+	if (r != SASL_OK) {
+		sasl_wipe(buf, sizeof buf); /* partly decoded */
 		return r;
+	}
 
 	/* RFC 4616 2: message = [authzid] UTF8NUL authcid UTF8NUL passwd */
 	const char *nul1 = memchr(buf, '\0', len);

@@ -162,7 +162,8 @@ void smtp_dispatch(struct smtp_session *s, size_t len)
 	case SMTP_CMD_EMPTY:
 		smtp_reply(s, "500 5.5.2 Empty command");
 		return;
-	case SMTP_CMD_BADCHAR:
+	case SMTP_CMD_BADCHAR: /* may be an AUTH line: wiped as one */
+		sasl_wipe(s->line, len);
 		smtp_reply(s, "500 5.5.2 Control character in command");
 		return;
 	}

@@ -133,19 +133,50 @@ static void test_consume_wipe(void)
 	CHECK(b.data == NULL);
 }
 
-/* buf_wipe: empty, and the bytes it held are zero. */
+/* buf_wipe: empty, and every byte the storage ever held is zero, stale
+ * copies past len included. */
 static void test_wipe(void)
 {
+	static const char text[] = "USER a\r\nPASS pw\r\n";
 	struct buf b;
 	buf_init(&b, 64);
 	buf_wipe(&b); /* no storage: nothing to do */
 	CHECK(b.data == NULL);
-	buf_puts(&b, "PASS pw\r\n");
+	buf_puts(&b, text);
+	CHECK_INT(b.used, sizeof text - 1);
+	buf_consume(&b, 8); /* leaves a copy of the PASS line past len */
+	CHECK_INT(b.used, sizeof text - 1);
 	buf_wipe(&b);
 	CHECK_INT(b.len, 0);
-	for (size_t i = 0; i < sizeof "PASS pw\r\n" - 1; i++)
+	CHECK_INT(b.used, 0);
+	for (size_t i = 0; i < sizeof text - 1; i++)
 		CHECK_INT(b.data[i], 0);
 	buf_free(&b);
+}
+
+/* A secret buffer keeps its flag across buf_free, keeps its bytes when it
+ * grows (it moves them itself instead of realloc, to wipe the old block),
+ * and the new block's used bytes are the copied ones. */
+static void test_secret(void)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	buf_set_secret(&b);
+	buf_puts(&b, "AUTH PLAIN c2VjcmV0\r\n");
+	buf_consume(&b, 5);
+	size_t len = b.len;
+	CHECK(buf_reserve(&b, 100000) != NULL);
+	CHECK(b.cap >= len + 100000);
+	CHECK_MEM(b.data, b.len, "PLAIN c2VjcmV0\r\n");
+	CHECK_INT(b.used, len);
+	buf_free(&b);
+	CHECK(b.secret);
+	CHECK(b.data == NULL);
+	CHECK_INT(b.used, 0);
+	buf_trim(&b); /* empty and no storage */
+	CHECK(b.secret);
+	buf_init(&b, 8);
+	CHECK(!b.secret);
 }
 
 int main(void)
@@ -157,5 +188,6 @@ int main(void)
 	test_trim();
 	test_consume_wipe();
 	test_wipe();
+	test_secret();
 	return t_done("buf");
 }

@@ -1065,7 +1065,10 @@ static void test_auth_wipes_input(void)
 
 	cfg.kind = SMTP_LISTENER_SUBMISSIONS;
 	dlg_open(&d, &cfg);
-	buf_puts(&d.in, "EHLO c\r\nAUTH PLAIN ");
+	/* A long first line: consuming it moves the AUTH line to the front,
+	 * leaving a copy behind the new end unless that is wiped too. */
+	buf_puts(&d.in, "EHLO client-with-a-rather-long-name.example.org"
+	                ".example.org.example.org\r\nAUTH PLAIN ");
 	buf_puts(&d.in, cred);
 	buf_puts(&d.in, "\r\nNOOP\r\n");
 	smtp_session_input(d.s);
