@@ -598,6 +598,16 @@ verbose = 1
                   "pop3s": "%s:%d" % (HOST, p995), "max_connections": "8"})
         d.start("pop3d-tight", d.exe["pop3d"], conf, ports=[p110, p995])
         open_ = []
+
+        def refused_total(src):
+            """A connection over the total gets the refusal on 110."""
+            r = Raw(p110, source=src)
+            try:
+                got = r.line()
+                assert got == (b"-ERR [SYS/TEMP] Too many connections, "
+                               b"try again later.\r\n"), got
+            finally:
+                r.close()
         try:
             time.sleep(0.2)  # the probe connections go away
             for port, ctx in ((p110, None), (p995, d.ctx)):
@@ -625,13 +635,7 @@ verbose = 1
             for src in ("127.0.0.53", "127.0.0.54"):
                 for port, ctx in ((p110, None), (p995, d.ctx)):
                     open_.append(Raw.connect(port, ctx, source=src))
-            r = Raw(p110, source="127.0.0.55")
-            try:
-                got = r.line()
-                assert got == (b"-ERR [SYS/TEMP] Too many connections, "
-                               b"try again later.\r\n"), got
-            finally:
-                r.close()
+            refused_total("127.0.0.55")
             got = harness.hello_answer(p995, d.ctx, "127.0.0.55")
             assert got == b"", "the server answered a ClientHello: %r" % got[:40]
             open_.pop().close()  # one goes: room for one more
@@ -648,13 +652,7 @@ verbose = 1
             for src in ("127.0.0.56", "127.0.0.56", "127.0.0.57"):
                 open_.append(Raw.connect(p110, None, source=src))
             assert len(open_) == 8, len(open_)
-            r = Raw(p110, source="127.0.0.58")
-            try:
-                got = r.line()
-                assert got == (b"-ERR [SYS/TEMP] Too many connections, "
-                               b"try again later.\r\n"), got
-            finally:
-                r.close()
+            refused_total("127.0.0.58")
         finally:
             for r in open_:
                 r.close()
