@@ -22,8 +22,12 @@ struct clients {
 	size_t n, cap;
 };
 
-struct clients *clients_new(unsigned max_total,
-                                      unsigned max_per_addr)
+unsigned clients_per_addr_limit(unsigned max_total)
+{
+	return max_total / 4 ? max_total / 4 : 1;
+}
+
+struct clients *clients_new(unsigned max_total, unsigned max_per_addr)
 {
 	struct clients *c = calloc(1, sizeof *c);
 	if (c) {
@@ -50,8 +54,7 @@ static struct entry *find(const struct clients *c,
 	return NULL;
 }
 
-enum clients_result clients_add(struct clients *c,
-                                          const char *ip)
+enum clients_result clients_add(struct clients *c, const char *ip)
 {
 	uint8_t key[ADDRKEY_LEN];
 

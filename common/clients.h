@@ -22,17 +22,20 @@ enum clients_result {
 	CLIENTS_TOO_MANY_ADDR, /* max_per_addr reached for this address */
 };
 
+/* The daemons' rule for max_per_addr: a quarter of the total, at least
+ * one (like Postfix's 50 of 100 processes, halved again for a small
+ * box). */
+unsigned clients_per_addr_limit(unsigned max_total);
+
 /* 0 for either limit means "no limit". NULL when out of memory. */
-struct clients *clients_new(unsigned max_total,
-                                      unsigned max_per_addr);
+struct clients *clients_new(unsigned max_total, unsigned max_per_addr);
 void clients_free(struct clients *c);
 
 /* Counts a new connection from ip ("192.0.2.1", "2001:db8::1"), and says
  * whether it is over a limit. The connection is counted in every case
  * (even over a limit, or when memory is short): call clients_remove
  * exactly once for it when it ends. */
-enum clients_result clients_add(struct clients *c,
-                                          const char *ip);
+enum clients_result clients_add(struct clients *c, const char *ip);
 void clients_remove(struct clients *c, const char *ip);
 
 /* Live connections from ip's address (or /64), and in all. */

@@ -20,9 +20,6 @@
 #define POP3D_THROTTLE_LIMIT 10   /* failures per address per window */
 #define POP3D_THROTTLE_WINDOW 900 /* seconds */
 #define POP3D_LOGINS_SLOTS 4096   /* mailboxes remembered (LOGIN-DELAY) */
-/* Connections from one address (IPv6: one /64): a quarter of
- * [pop3] max_connections, as smtpd does with [smtp]'s. */
-#define POP3D_PER_ADDR_SHARE 4
 
 struct pop3d_ctx {
 	const struct config *cfg;
@@ -150,8 +147,8 @@ int main(int argc, char **argv)
 	/* Counted at accept, across both listeners (conn.h), as smtpd does:
 	 * max_connections in all, a quarter of it per address. */
 	unsigned total = cfg->pop3.max_connections;
-	unsigned per_addr = total / POP3D_PER_ADDR_SHARE;
-	if (server_limit_clients(srv, total, per_addr ? per_addr : 1) != 0)
+	if (server_limit_clients(srv, total, clients_per_addr_limit(total)) !=
+	    0)
 		daemon_die("out of memory");
 	listen_or_die(srv, "pop3", &cfg->pop3.listen, false, &plain, &lim);
 	listen_or_die(srv, "pop3s", &cfg->pop3.pop3s, true, &tls, &lim);

@@ -33,9 +33,6 @@
 #define SMTPD_THROTTLE_SLOTS 4096     /* addresses remembered */
 #define SMTPD_THROTTLE_LIMIT 10       /* failures per address per window */
 #define SMTPD_THROTTLE_WINDOW 900     /* seconds */
-/* Connections from one address (IPv6: one /64): a quarter of the total,
- * like Postfix's 50 of 100 processes halved again for a small box. */
-#define SMTPD_PER_ADDR_SHARE 4
 
 
 /* ---- conn_handler ---------------------------------------------------- */
@@ -125,7 +122,6 @@ int main(int argc, char **argv)
 		daemon_die("%s", err);
 
 	unsigned total = cfg->smtp.max_connections;
-	unsigned per_addr = total / SMTPD_PER_ADDR_SHARE;
 	struct smtp_env env = {
 		.clock = server_clock(srv),
 		.throttle = throttle_new(SMTPD_THROTTLE_SLOTS,
@@ -134,7 +130,7 @@ int main(int argc, char **argv)
 	};
 	/* Counted at accept, across the three listeners (conn.h). */
 	if (!env.throttle ||
-	    server_limit_clients(srv, total, per_addr ? per_addr : 1) != 0)
+	    server_limit_clients(srv, total, clients_per_addr_limit(total)) != 0)
 		daemon_die("out of memory");
 
 	const struct server_limits lim = {

@@ -55,6 +55,11 @@ static void test_admit(void)
 	CHECK_INT(clients_admit(CLIENTS_TOO_MANY_ADDR, true),
 	          CLIENTS_ADMIT_CLOSE);
 	CHECK_INT(clients_admit(CLIENTS_TOO_MANY, true), CLIENTS_ADMIT_CLOSE);
+	/* The daemons' per-address share: a quarter, at least one. */
+	CHECK_INT(clients_per_addr_limit(200), 50);
+	CHECK_INT(clients_per_addr_limit(8), 2);
+	CHECK_INT(clients_per_addr_limit(3), 1);
+	CHECK_INT(clients_per_addr_limit(1), 1);
 	/* The log wording both daemons and the I/O layer share. */
 	CHECK_STR(clients_reason(CLIENTS_TOO_MANY), "too many connections");
 	CHECK_STR(clients_reason(CLIENTS_TOO_MANY_ADDR),
