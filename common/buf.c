@@ -148,12 +148,15 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 void buf_consume_wipe(struct buf *b, size_t n)
 {
-	size_t len = b->len;
-	if (n == 0 || len == 0)
+	if (n > b->len)
+		n = b->len;
+	if (n == 0)
 		return;
-	explicit_bzero(b->data, n < len ? n : len);
+	explicit_bzero(b->data, n);
 	buf_consume(b, n);
-	explicit_bzero(b->data + b->len, len - b->len);
+	/* The rest moved n bytes to the front: its old last n are a copy. */
+	if (b->len > 0)
+		explicit_bzero(b->data + b->len, n);
 }
 
 void buf_consume(struct buf *b, size_t n)

@@ -237,13 +237,6 @@ static void pop3_line(struct pop3_session *s, enum lr_result r, size_t n)
 	row->fn(s, &c);
 }
 
-/* Drops consumed input without a copy left behind: it may hold a
- * password. */
-static void pop3_consume(struct pop3_session *s, size_t n)
-{
-	buf_consume_wipe(s->in, n);
-}
-
 void pop3_session_input(struct pop3_session *s)
 {
 	pop3_enter(s);
@@ -257,8 +250,10 @@ void pop3_session_input(struct pop3_session *s)
 		struct lr_view v;
 		enum lr_result r = linereader_next(&s->lr, s->in->data,
 		                                   s->in->len, &v);
+		/* Input may hold a password: consumed without a copy
+		 * left behind. */
 		if (r == LR_NEED_MORE) {
-			pop3_consume(s, v.consumed);
+			buf_consume_wipe(s->in, v.consumed);
 			break;
 		}
 		size_t n = 0;
@@ -271,7 +266,7 @@ void pop3_session_input(struct pop3_session *s)
 			}
 		}
 		/* Consume before handling: STLS discards the input buffer. */
-		pop3_consume(s, v.consumed);
+		buf_consume_wipe(s->in, v.consumed);
 		if (s->sasl)
 			pop3_sasl_response(s, r, n);
 		else
