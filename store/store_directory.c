@@ -245,7 +245,7 @@ enum store_status store_user_remove(struct store *st, const char *address)
 		return s;
 	s = dir_user_change(st, ST_USER_DEL, addr, NULL, 0, true);
 	if (s == STORE_OK)
-		store_vacuum_maybe(st);
+		store_reclaim(st);
 	return s;
 }
 

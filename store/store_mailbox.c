@@ -56,7 +56,7 @@ static bool mbox_stale_has(uint64_t mailbox, uint64_t token)
 	return found;
 }
 
-/* Free pages tolerated before store_vacuum_maybe gives some back. */
+/* Free pages tolerated before store_reclaim gives some back. */
 #define MBOX_FREELIST_MAX 2048
 /* Pages given back per call at most (32 MiB of 4 KiB pages), in steps of
  * STORE_RECLAIM_STEP: one call stays short. */
@@ -470,8 +470,10 @@ static int64_t mbox_free_pages(struct store *st)
 	return n;
 }
 
-void store_vacuum_maybe(struct store *st)
+void store_reclaim(struct store *st)
 {
+	if (!st)
+		return;
 	/* Free pages are reused by new mail anyway; give them back only
 	 * when many piled up (SD cards are small). */
 	int64_t free_pages = mbox_free_pages(st);
@@ -498,10 +500,4 @@ void store_vacuum_maybe(struct store *st)
 	 * the next checkpoint does. */
 	(void)store_exec(st, ST_CHECKPOINT);
 	memcpy(st->err, keep, sizeof keep);
-}
-
-void store_reclaim(struct store *st)
-{
-	if (st)
-		store_vacuum_maybe(st);
 }

@@ -254,9 +254,4 @@ enum store_status schema_gc_pending(struct store *st, int64_t before);
  * 7,000 WAL frames in one 8192-page step, about 240 in 64-page steps). */
 #define STORE_RECLAIM_STEP 64
 
-/* store_reclaim (store.h): returns free pages to the file system in
- * bounded steps once enough have piled up (auto_vacuum=INCREMENTAL), then
- * checkpoints; errors are ignored. */
-void store_vacuum_maybe(struct store *st);
-
 #endif
