@@ -7,6 +7,24 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 # kv "a=1 b=2" b: the value of one key in a loadgen result line
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
 
+# /proc readings (CPU, memory, I/O of a process tree); BENCH is set by the
+# script that sources this file.
+PROC="python3 $BENCH/lib/proc.py"
+# cpu_of PID: the tree's CPU seconds so far
+cpu_of() { $PROC cpu "$1"; }
+# cpu_settled PID: the tree's CPU seconds once it has stopped rising (work
+# a server defers past its last reply, such as postlite-pop3d giving space
+# back after QUIT, still counts); at most 5 s.
+cpu_settled() {
+	local a b i
+	b=$(cpu_of "$1")
+	for i in $(seq 25); do
+		sleep 0.2; a=$b; b=$(cpu_of "$1")
+		[ "$a" = "$b" ] && break
+	done
+	echo "$b"
+}
+
 # wait_port PORT [TIMEOUT_S]: until 127.0.0.1:PORT accepts a connection.
 wait_port() {
 	local port=$1 t=${2:-20} i=0
