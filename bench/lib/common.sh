@@ -59,6 +59,16 @@ in_private_netns() {
 	[ "$(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/net/dev | sort | tr '\n' ' ')" = "lo " ]
 }
 
+# private_netns "$0" "$@": from a script, unless it already runs in a private
+# network namespace, exec it again in a new one; then bring loopback up.
+private_netns() {
+	if ! in_private_netns; then
+		command -v unshare >/dev/null || die "unshare (util-linux) missing"
+		exec unshare --net -- "$@"
+	fi
+	ip link set lo up
+}
+
 # count_maildir DIR: message files in DIR/new and DIR/cur.
 count_maildir() {
 	find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
