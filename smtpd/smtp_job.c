@@ -142,18 +142,11 @@ void smtp_job_work(struct job *j, void *wctx)
 	case SMTP_JOB_DELAY:
 		break;
 	case SMTP_JOB_APPEND:
-		if (sj->msg == 0) {
-			sj->status = store_msg_begin(st, &sj->msg);
-			if (sj->status != STORE_OK) {
-				job_why(sj, st);
-				sj->msg = 0;
-				break;
-			}
-		}
-		sj->status = store_msg_append(st, sj->msg, p, sj->append_len);
+		sj->status = store_msg_append(st, &sj->msg, p, sj->append_len);
 		if (sj->status != STORE_OK) {
 			job_why(sj, st);
-			store_msg_abort(st, sj->msg);
+			if (sj->msg)
+				store_msg_abort(st, sj->msg);
 			sj->msg = 0;
 		}
 		break;

@@ -87,7 +87,7 @@ struct smtp_txn {
 enum smtp_job_kind {
 	SMTP_JOB_RCPT,    /* store_rcpt_lookup(addr) */
 	SMTP_JOB_SENDER,  /* store_rcpt_lookup(MAIL FROM) of an AUTH session */
-	SMTP_JOB_APPEND,  /* store_msg_begin when msg == 0, then append */
+	SMTP_JOB_APPEND,  /* store_msg_append (creates msg when 0) */
 	SMTP_JOB_DELIVER, /* store_msg_deliver(piece, mbox) */
 	SMTP_JOB_ABORT,   /* store_msg_abort(msg) */
 	SMTP_JOB_AUTH,    /* store_user_auth(user, pass), on the auth runner */

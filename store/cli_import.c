@@ -37,10 +37,8 @@ struct imp {
 /* Hands a full piece to the store. */
 static void imp_flush(struct imp *m)
 {
-	if (m->s == STORE_OK && m->msg == 0)
-		m->s = store_msg_begin(m->c->st, &m->msg);
 	if (m->s == STORE_OK)
-		m->s = store_msg_append(m->c->st, m->msg, m->piece, m->len);
+		m->s = store_msg_append(m->c->st, &m->msg, m->piece, m->len);
 	m->len = 0;
 }
 

@@ -219,20 +219,20 @@ enum store_status store_quota_get(struct store *st, const char *who,
 
 /* ---- delivery --------------------------------------------------------
  *
- * A message is written as a sequence of pieces: store_msg_begin, any number
- * of store_msg_append, then store_msg_deliver with the last piece (possibly
- * empty) and its recipients. A small message can skip begin/append: deliver
+ * A message is written as a sequence of pieces: any number of
+ * store_msg_append, then store_msg_deliver with the last piece (possibly
+ * empty) and its recipients. A small message can skip append: deliver
  * with *msg == 0 creates it from the piece alone. The message is stored once
  * and referenced by every recipient mailbox. Until deliver returns OK nothing
  * is visible in any mailbox; a message begun and never delivered (crash,
  * abort) is removed by store_msg_abort or at the next store_init/open. */
 
-/* begin and append are not durable on their own (the deliver commit covers
- * them) and each is a short transaction of its own, so the pieces of one
- * message may go through different handles. append: NOTFOUND if msg is not
- * a pending message. */
-enum store_status store_msg_begin(struct store *st, uint64_t *msg);
-enum store_status store_msg_append(struct store *st, uint64_t msg,
+/* Adds the n bytes at p to pending message *msg. With *msg == 0 it first
+ * creates the message (also when n == 0) and sets *msg. Not durable (the
+ * deliver commit covers it) and a short transaction of its own, so the
+ * pieces of one message may go through different handles. NOTFOUND if
+ * *msg is not a pending message. */
+enum store_status store_msg_append(struct store *st, uint64_t *msg,
                                    const void *p, size_t n);
 /* Durable. mailboxes are recipient ids (store_rcpt_lookup) and may
  * repeat or overlap (one entry per distinct mailbox); a mailbox that no

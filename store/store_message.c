@@ -227,36 +227,30 @@ enum store_status store_msg_set_received(struct store *st, uint64_t msg,
 	return store_tx_commit(st);
 }
 
-enum store_status store_msg_begin(struct store *st, uint64_t *msg)
-{
-	store_msg_gc_maybe(st);
-	enum store_status s = store_tx_begin(st, false);
-	if (s != STORE_OK)
-		return s;
-	uint64_t id = 0;
-	if ((s = msg_new(st, &id)) != STORE_OK)
-		return s;
-	if ((s = store_tx_commit(st)) != STORE_OK)
-		return s;
-	*msg = id;
-	return STORE_OK;
-}
-
-enum store_status store_msg_append(struct store *st, uint64_t msg,
+enum store_status store_msg_append(struct store *st, uint64_t *msg,
                                    const void *p, size_t n)
 {
-	if (n == 0)
+	bool create = *msg == 0;
+	if (!create && n == 0)
 		return STORE_OK;
+	if (create)
+		store_msg_gc_maybe(st);
 	enum store_status s = store_tx_begin(st, false);
 	if (s != STORE_OK)
 		return s;
-	uint64_t size;
-	if ((s = msg_pending_size(st, msg, &size)) != STORE_OK ||
-	    (s = msg_write(st, msg, &size, p, n)) != STORE_OK) {
+	/* Creating the row in the transaction of the first piece writes its
+	 * pages to the WAL once, not once more in a commit of its own. */
+	uint64_t id = *msg, size = 0;
+	s = create ? msg_new(st, &id) : msg_pending_size(st, id, &size);
+	if (s == STORE_OK && n > 0)
+		s = msg_write(st, id, &size, p, n);
+	if (s == STORE_OK)
+		s = store_tx_commit(st);
+	else
 		store_tx_rollback(st);
-		return s;
-	}
-	return store_tx_commit(st);
+	if (s == STORE_OK)
+		*msg = id;
+	return s;
 }
 
 /* A pending message gets its listing fields and becomes visible. */

@@ -26,8 +26,8 @@
 #define STORE_QUEUE_CHUNK_MAX STORE_CHUNK_SIZE
 
 /* Durable. Queues a message for nrcpt remote recipients (bare normalised
- * addresses). Its body is the pending store message msg (store_msg_begin/
- * append; 0 for none) followed by p[0..n). msg itself is left as it was:
+ * addresses). Its body is the pending store message msg (store_msg_append;
+ * 0 for none) followed by p[0..n). msg itself is left as it was:
  * the caller still delivers it locally (store_msg_deliver) or aborts it.
  * sender "" is the null reverse-path. OK and *qid; INVALID for no
  * recipients or a malformed address; NOTFOUND when msg is not pending. */

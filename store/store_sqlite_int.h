@@ -101,7 +101,7 @@ struct store {
 	                * non-durable transaction (store_tx_begin) */
 	bool batch;    /* store_batch_begin's transaction is open */
 	enum store_status batch_lost; /* OK, or what rolled the batch back */
-	unsigned begun; /* store_msg_begin calls, for the pending clean-up */
+	unsigned begun; /* messages store_msg_append created (clean-up) */
 	char delims[9]; /* plus-addressing separators (store_set_delimiters) */
 	char boot_id[40]; /* this boot (lock liveness); "" if unknown */
 	char err[512];
@@ -222,8 +222,9 @@ enum store_status dir_user_get(struct store *st, const char *addr,
 /* ---- store_message.c ---- */
 
 /* Deletes pending messages older than STORE_PENDING_STALE now and then
- * (every 256th store_msg_begin of a handle): a long-running daemon does
- * not keep what crashed sessions left. Best effort. */
+ * (every 256th message a handle creates in store_msg_append): a
+ * long-running daemon does not keep what crashed sessions left. Best
+ * effort. */
 void store_msg_gc_maybe(struct store *st);
 
 /* Fills the sender and subject of message msg from its first bytes. */

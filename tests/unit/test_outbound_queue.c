@@ -22,12 +22,11 @@ static void t_queue(void)
 	uint64_t q1, q2;
 	/* A body larger than one piece, from a pending store message plus
 	 * the last piece. */
-	uint64_t msg;
+	uint64_t msg = 0;
 	static char big[150000];
 	for (size_t i = 0; i < sizeof big; i++)
 		big[i] = (char)('a' + i % 26);
-	CHECK_INT(store_msg_begin(st, &msg), STORE_OK);
-	CHECK_INT(store_msg_append(st, msg, big, 100000), STORE_OK);
+	CHECK_INT(store_msg_append(st, &msg, big, 100000), STORE_OK);
 	CHECK_INT(store_queue_add(st, msg, big + 100000, sizeof big - 100000,
 	                          "alice@example.org", rc, 3, STORE_QUEUE_8BIT,
 	                          &q1), STORE_OK);

@@ -199,8 +199,7 @@ static void test_quota(const char *dir)
 	CHECK_INT(count_entries(st, b, NULL), 1);
 	/* A begun message stays pending after OVERQUOTA; abort works. */
 	uint64_t msg = 0;
-	CHECK_INT(store_msg_begin(st, &msg), STORE_OK);
-	CHECK_INT(store_msg_append(st, msg, m60, 60), STORE_OK);
+	CHECK_INT(store_msg_append(st, &msg, m60, 60), STORE_OK);
 	CHECK_INT(store_msg_deliver(st, &msg, "", 0, &a, 1), STORE_OVERQUOTA);
 	CHECK_INT(store_msg_abort(st, msg), STORE_OK);
 	deliver(st, "0123456789", &a, 1, STORE_OK); /* 70: fits */

@@ -51,11 +51,9 @@ static void scenario(struct store *st, bool batch, struct acks *a, int ack)
 		return;
 	}
 	uint64_t both[] = {alice, bob};
-	s = store_msg_begin(st, &msg);
+	s = store_msg_append(st, &msg, body, 65536);
 	if (s == STORE_OK)
-		s = store_msg_append(st, msg, body, 65536);
-	if (s == STORE_OK)
-		s = store_msg_append(st, msg, body + 65536, 65536);
+		s = store_msg_append(st, &msg, body + 65536, 65536);
 	if (s == STORE_OK)
 		s = store_msg_deliver(st, &msg, body + 131072, BIG - 131072,
 		                      both, 2);

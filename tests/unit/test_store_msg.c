@@ -50,7 +50,6 @@ static void test_delivery(const char *dir)
 	unsigned char *body = malloc(size);
 	fill(body, size, 42);
 	msg = 0;
-	CHECK_INT(store_msg_begin(st, &msg), STORE_OK);
 	static const size_t pieces[] = {1, 65535, 65536, 70000, 3, 131072,
 	                                100000, 12345};
 	size_t off = 0;
@@ -58,7 +57,7 @@ static void test_delivery(const char *dir)
 		size_t n = pieces[i % 8];
 		if (n > size - 5000 - off)
 			n = size - 5000 - off;
-		CHECK_INT(store_msg_append(st, msg, body + off, n), STORE_OK);
+		CHECK_INT(store_msg_append(st, &msg, body + off, n), STORE_OK);
 		off += n;
 	}
 	/* Invisible until delivered. */
@@ -68,7 +67,7 @@ static void test_delivery(const char *dir)
 	CHECK_INT(store_msg_deliver(st, &id, body + off, size - off, rcpts, 4),
 	          STORE_OK);
 	CHECK_INT(id, msg);
-	CHECK_INT(store_msg_append(st, msg, "x", 1), STORE_NOTFOUND);
+	CHECK_INT(store_msg_append(st, &msg, "x", 1), STORE_NOTFOUND);
 	CHECK_INT(count_entries(st, a, NULL), 2);
 	struct store_entry eb, ec;
 	CHECK_INT(count_entries(st, b, &eb), 1);
@@ -179,17 +178,16 @@ static void test_uidl_abort(const char *dir)
 
 	/* Abort: the pending message and its chunks go. */
 	msg = 0;
-	CHECK_INT(store_msg_begin(st, &msg), STORE_OK);
 	unsigned char buf[100000];
 	fill(buf, sizeof buf, 7);
-	CHECK_INT(store_msg_append(st, msg, buf, sizeof buf), STORE_OK);
+	CHECK_INT(store_msg_append(st, &msg, buf, sizeof buf), STORE_OK);
 	bool file = strcmp(dir, ":memory:") != 0;
 	if (file)
 		CHECK_INT(sql_int("SELECT count(*) FROM messages "
 		                  "WHERE state = 0"), 1);
 	CHECK_INT(store_msg_abort(st, msg), STORE_OK);
 	CHECK_INT(store_msg_abort(st, msg), STORE_OK);
-	CHECK_INT(store_msg_append(st, msg, buf, 10), STORE_NOTFOUND);
+	CHECK_INT(store_msg_append(st, &msg, buf, 10), STORE_NOTFOUND);
 	uint64_t id = msg;
 	CHECK_INT(store_msg_deliver(st, &id, buf, 10, &a, 1), STORE_NOTFOUND);
 	if (file) {
@@ -210,9 +208,10 @@ static void test_pending_gc(const char *dir)
 	if (!st)
 		return;
 	uint64_t m1 = 0, m2 = 0;
-	CHECK_INT(store_msg_begin(st, &m1), STORE_OK);
-	CHECK_INT(store_msg_append(st, m1, "old", 3), STORE_OK);
-	CHECK_INT(store_msg_begin(st, &m2), STORE_OK);
+	CHECK_INT(store_msg_append(st, &m1, "old", 3), STORE_OK);
+	/* Created also without bytes. */
+	CHECK_INT(store_msg_append(st, &m2, NULL, 0), STORE_OK);
+	CHECK(m2 != 0 && m2 != m1);
 	store_close(st);
 	char sql[128];
 	snprintf(sql, sizeof sql, "UPDATE messages SET updated = updated - "
@@ -319,8 +318,7 @@ static void test_concurrent(const char *dir)
 				_exit(1);
 			for (int i = 0; i < MSGS; i++) {
 				uint64_t m = 0;
-				if (store_msg_begin(c, &m) != STORE_OK ||
-				    store_msg_append(c, m, piece,
+				if (store_msg_append(c, &m, piece,
 				                     sizeof piece) != STORE_OK ||
 				    store_msg_deliver(c, &m, piece, 100, &a,
 				                      1) != STORE_OK)
