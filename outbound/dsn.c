@@ -1,6 +1,7 @@
 /* RFC 3464 bounces (dsn.h). */
 #include "dsn.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -23,7 +24,16 @@ void dsn_date(int64_t t, char *out, size_t outsz)
 void dsn_status_of(int code, const char *text, char *out, size_t outsz)
 {
 	char cls = code >= 500 ? '5' : '4';
-	const char *p = text ? strchr(text, ' ') : NULL;
+	/* After the reply code and its separator: '-' when the text is the
+	 * first line of a multi-line reply ("550-5.1.1 ..."). */
+	const char *p = NULL;
+	if (text && isdigit((unsigned char)text[0]) &&
+	    isdigit((unsigned char)text[1]) &&
+	    isdigit((unsigned char)text[2]) &&
+	    (text[3] == ' ' || text[3] == '-'))
+		p = text + 3;
+	else if (text)
+		p = strchr(text, ' ');
 	/* status-code = class "." subject "." detail, 1-3 digits each */
 	if (p && p[1] == cls && p[2] == '.') {
 		const char *q = p + 3;

@@ -21,6 +21,12 @@ static void t_status(void)
 	CHECK_STR(s, "5.0.0");
 	dsn_status_of(554, NULL, s, sizeof s);
 	CHECK_STR(s, "5.0.0");
+	/* The first line of a multi-line reply (Gmail's "no such user"). */
+	dsn_status_of(550, "550-5.1.1 The email account that you tried", s,
+	              sizeof s);
+	CHECK_STR(s, "5.1.1");
+	dsn_status_of(550, "550-no code", s, sizeof s);
+	CHECK_STR(s, "5.0.0");
 }
 
 static void t_build(void)
