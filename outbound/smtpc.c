@@ -253,11 +253,17 @@ static void on_data_reply(struct smtpc *s, int code, const char *text)
 		s->accepted = 0;
 		return;
 	}
+	/* Any other reply refuses the body. A 2xx here (a broken server,
+	 * or someone on a plaintext path) did not take the message: a
+	 * temporary failure, never a delivery. */
 	if (s->accepted > 0) {
 		for (size_t i = 0; i < s->nrcpt; i++)
 			if (s->rcpt[i].accepted &&
-			    s->rcpt[i].result == SMTPC_PENDING)
+			    s->rcpt[i].result == SMTPC_PENDING) {
 				set_rcpt(&s->rcpt[i], code, text);
+				if (code < 400)
+					s->rcpt[i].result = SMTPC_TEMP;
+			}
 	}
 	quit(s);
 }

@@ -204,6 +204,22 @@ static void t_fail_paths(void)
 	buf_free(&f.out);
 	buf_free(&f.in);
 
+	/* 250 to DATA, lockstep and pipelined: no body went, so nothing
+	 * was delivered. */
+	for (int piped = 0; piped < 2; piped++) {
+		run(&s, &f, &cfg, r, 1, piped ?
+		    "220 x\r\n250-x\r\n250 PIPELINING\r\n250 ok\r\n"
+		    "250 ok\r\n250 taken\r\n221 b\r\n" :
+		    "220 x\r\n250 x\r\n250 ok\r\n250 ok\r\n250 taken\r\n"
+		    "221 b\r\n", false);
+		CHECK_INT(f.body, 0);
+		CHECK_INT(r[0].result, SMTPC_TEMP);
+		CHECK_INT(r[0].code, 250);
+		CHECK_INT(f.done, 1);
+		buf_free(&f.out);
+		buf_free(&f.in);
+	}
+
 	/* MAIL refused, pipelined: everyone gets MAIL's answer. */
 	run(&s, &f, &cfg, r, 1,
 	    "220 x\r\n250-x\r\n250 PIPELINING\r\n553 5.7.1 sender refused\r\n"
