@@ -203,11 +203,14 @@ static void on_closed(void *data)
 	}
 	/* RFC 7435: a server whose TLS fails gets one plaintext try, as an
 	 * MTA without TLS would have delivered anyway. */
-	if (tls_broke && !d->plain && d->sm.cfg.tls == SMTPC_TLS_OPPORTUNISTIC)
+	if (tls_broke && !d->plain && d->sm.cfg.tls == SMTPC_TLS_OPPORTUNISTIC) {
 		d->plain = true;
-	else if (++d->addr_i >= h->naddr) {
-		d->addr_i = 0;
-		d->host_i++;
+	} else {
+		d->plain = false; /* the next address is asked for TLS again */
+		if (++d->addr_i >= h->naddr) {
+			d->addr_i = 0;
+			d->host_i++;
+		}
 	}
 	if (!d->reading)
 		connect_next(d);

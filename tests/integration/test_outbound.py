@@ -171,7 +171,7 @@ def dsn_of(raw):
 def main():
     signal.alarm(WATCHDOG)
     w = World()
-    ips = ["127.0.0.%d" % i for i in range(2, 10)]
+    ips = ["127.0.0.%d" % i for i in range(2, 11)]
     port = free_port(ips)
     zone = {
         "pref.test": {"MX": [(20, "mx1.test"), (10, "mx-dead.test")]},
@@ -188,6 +188,8 @@ def main():
         "crash.test": {"MX": [(10, "mx-crash.test")]},
         "mx-crash.test": {"A": ["127.0.0.8"]},
         "brokentls.test": {"A": ["127.0.0.9"]},
+        "tlsnext.test": {"MX": [(10, "mx-tlsbroken.test"), (20, "nomx.test")]},
+        "mx-tlsbroken.test": {"A": ["127.0.0.10"]},
     }
     dns = ob_peers.DNSServer(zone)
     peers = ob_peers.SMTPServers(w.cert, w.key)
@@ -210,6 +212,8 @@ def main():
     peers.add("127.0.0.8", port, crash)
     peers.add("127.0.0.9", port, Behaviour(tls=True, tls_break=True,
                                            smtputf8=False))
+    peers.add("127.0.0.10", port, Behaviour(
+        tls=True, tls_break=True, rcpt=lambda a, s: "421 4.3.2 closing"))
 
     w.config()
     w.cli("init")
@@ -283,6 +287,16 @@ def main():
     check("TLS handshake fails: delivered in plaintext on the retry",
           got and not got[0].tls and len(peers.sessions[("127.0.0.9", port)]) == 2,
           repr([(x.tls, x.data is not None) for x in peers.sessions[("127.0.0.9", port)]]))
+
+    # -- the plaintext retry is for that host only: the next MX gets TLS -------
+    w.send(["tom@tlsnext.test"], message("tom@tlsnext.test", "tlsnext"))
+    tom = lambda: [x for x in peers.delivered("127.0.0.3", port)
+                   if x.rcpts == ["tom@tlsnext.test"]]
+    wait_for(tom, 15)
+    tried = peers.sessions[("127.0.0.10", port)]
+    check("after a TLS failure and its plaintext retry, the next MX gets "
+          "STARTTLS", tom() and tom()[0].tls and len(tried) == 2,
+          repr(([x.tls for x in tom()], len(tried))))
 
     # -- SMTPUTF8: sent on when offered, a non-ASCII address needs it ----------
     s = smtplib.SMTP(HOST, w.sub, local_hostname="client.test", timeout=20)
