@@ -320,7 +320,10 @@ static void job_done(struct job *j)
 	struct outbound *ob = d->ob;
 	switch (d->kind) {
 	case OB_JOB_PREPARE:
-		if (d->status != STORE_OK) {
+		if (d->status == STORE_NOTFOUND) {
+			log_info(d->id, "gone from the queue before delivery");
+			ob_delivery_gone(ob, d); /* nothing to record */
+		} else if (d->status != STORE_OK) {
 			settle(d, SMTPC_TEMP, 451, "451 4.3.0 Queue read failed");
 		} else if (d->received > OUTBOUND_MAX_RECEIVED) {
 			char t[SMTPC_TEXT_MAX];

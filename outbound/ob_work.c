@@ -94,7 +94,10 @@ static void prepare(struct ob_delivery *d, struct store *st)
 		size_t got;
 		enum store_status s = store_queue_read(st, d->qid, seq, chunk,
 		                                       STORE_QUEUE_CHUNK_MAX, &got);
-		if (s == STORE_NOTFOUND)
+		/* Past the last piece. No first piece: the message left the
+		 * queue after the scan (postlite queue delete); a queued
+		 * message always has its trace header. */
+		if (s == STORE_NOTFOUND && seq > 0)
 			break;
 		d->npieces = seq + 1;
 		if (s != STORE_OK) {

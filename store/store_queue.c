@@ -146,6 +146,10 @@ enum store_status store_queue_add(struct store *st, uint64_t msg,
 		return s;
 	if ((s = put_chunks(st, id, &next, p, n)) != STORE_OK)
 		return s;
+	if (next == 0) { /* the runner takes a missing first piece for "gone" */
+		store_tx_rollback(st);
+		return store_fail(st, STORE_INVALID, "an empty message");
+	}
 	if (!(q = prep(st, "UPDATE queue SET size = ?2 WHERE id = ?1", &s)))
 		return s;
 	sqlite3_bind_int64(q, 1, (int64_t)id);

@@ -30,7 +30,8 @@
  * 0 for none) followed by p[0..n). msg itself is left as it was:
  * the caller still delivers it locally (store_msg_deliver) or aborts it.
  * sender "" is the null reverse-path. OK and *qid; INVALID for no
- * recipients or a malformed address; NOTFOUND when msg is not pending. */
+ * recipients, a malformed address or an empty message; NOTFOUND when msg
+ * is not pending. */
 enum store_status store_queue_add(struct store *st, uint64_t msg,
                                   const void *p, size_t n, const char *sender,
                                   const char *const *rcpts, size_t nrcpt,

@@ -135,9 +135,55 @@ static void t_mx(void)
 	CHECK_INT(ob_mx_sort(many, 3, 2, 0), 2);
 }
 
+/* PREPARE of a message deleted after the scan found it: "gone", never
+ * an empty body to send (found by a review helper). */
+static void t_prepare_gone(void)
+{
+	struct store *st;
+	char err[256];
+	CHECK_INT(store_open(":memory:", &st, err, sizeof err), STORE_OK);
+	if (!st)
+		return;
+	const char *rc[] = {"bob@example.net"};
+	const char body[] = "Received: x\r\nSubject: hi\r\n\r\nhello\r\n";
+	struct outbound ob;
+	memset(&ob, 0, sizeof ob);
+	ob.cfg.data_dir = "/nonexistent";
+	uint64_t none = 0;
+	CHECK_INT(store_queue_add(st, 0, "", 0, "a@example.org", rc, 1, 0,
+	                          &none), STORE_INVALID);
+	for (int gone = 0; gone < 2; gone++) {
+		uint64_t qid = 0;
+		CHECK_INT(store_queue_add(st, 0, body, sizeof body - 1,
+		                          "a@example.org", rc, 1, 0, &qid),
+		          STORE_OK);
+		if (gone)
+			CHECK_INT(store_queue_delete(st, qid), STORE_OK);
+		struct ob_delivery *d = calloc(1, sizeof *d);
+		if (!d)
+			break;
+		d->ob = &ob;
+		d->qid = qid;
+		buf_init(&d->dkim_sig, 8192);
+		buf_init(&d->headers, 65536);
+		d->kind = OB_JOB_PREPARE;
+		ob_work(&d->job, st);
+		CHECK_INT(d->status, gone ? STORE_NOTFOUND : STORE_OK);
+		if (!gone) {
+			CHECK_INT(d->npieces, 1);
+			CHECK(d->wire_size >= sizeof body - 1);
+		}
+		buf_free(&d->dkim_sig);
+		buf_free(&d->headers);
+		free(d);
+	}
+	store_close(st);
+}
+
 int main(void)
 {
 	t_queue();
+	t_prepare_gone();
 	t_backoff();
 	t_mx();
 	return t_done("outbound_queue");
