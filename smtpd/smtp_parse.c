@@ -84,9 +84,13 @@ enum smtp_bdat_status smtp_parse_bdat(const char *arg, size_t len,
 	*size = 0;
 	*last = false;
 	while (k < len && smtp_is_digit((unsigned char)arg[k])) {
-		n = n * 10 + (uint64_t)(arg[k] - '0');
-		if (n > SMTP_BDAT_SIZE_MAX)
+		unsigned d = (unsigned)(arg[k] - '0');
+		/* Before the multiplication: after it, a size near 2^64
+		 * would wrap to a small one and its octets run as
+		 * commands (smuggling). */
+		if (n > (SMTP_BDAT_SIZE_MAX - d) / 10)
 			return SMTP_BDAT_SYNTAX;
+		n = n * 10 + d;
 		k++;
 	}
 	if (k == 0 || (k < len && !smtp_is_blank((unsigned char)arg[k])))

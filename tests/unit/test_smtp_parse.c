@@ -374,6 +374,10 @@ static void test_bdat(void)
 		{"1x", SMTP_BDAT_SYNTAX, 0, false},
 		{"4611686018427387905", SMTP_BDAT_SYNTAX, 0, false},
 		{"99999999999999999999999", SMTP_BDAT_SYNTAX, 0, false},
+		/* Past 2^64: must not wrap to 4 or 0 (found by a review). */
+		{"18446744073709551620 LAST", SMTP_BDAT_SYNTAX, 0, false},
+		{"18446744073709551616", SMTP_BDAT_SYNTAX, 0, false},
+		{"46116860184273879040", SMTP_BDAT_SYNTAX, 0, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t n = strlen(cases[i].arg);
