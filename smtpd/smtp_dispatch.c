@@ -92,6 +92,16 @@ static bool smtp_bdat_frame(struct smtp_session *s, const struct smtp_cmd *c)
 		s->chunk_left = s->chunk_size = size;
 		s->chunk_keep = false;
 		smtp_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+		/* RFC 3030 4.2: a refused chunk fails the transaction. Its
+		 * octets are skipped, so delivering the others would alter
+		 * the message: later chunks, LAST too, get the refusal. */
+		if (s->txn && (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT |
+		                           SMTP_STATE_BDAT))) {
+			s->txn->chunking = true;
+			s->txn->bdat_failed = true;
+			s->txn->bad_chunk = true;
+			s->state = SMTP_STATE_BDAT;
+		}
 		return false;
 	case SMTP_BDAT_SYNTAX:
 		break;

@@ -139,7 +139,10 @@ void smtp_msg_refusal(struct smtp_session *s, bool counted)
 	unsigned f = t->dec.flags;
 	char text[128];
 
-	if (f & SMTP_DATA_BAD_BYTES) /* RFC 5321 2.3.8 / 4.1.1.4 */
+	if (t->bad_chunk)
+		snprintf(text, sizeof text, "554 5.5.4 Message refused: a BDAT "
+		         "command was malformed");
+	else if (f & SMTP_DATA_BAD_BYTES) /* RFC 5321 2.3.8 / 4.1.1.4 */
 		snprintf(text, sizeof text, "554 5.6.0 Message refused: bare "
 		         "CR, bare LF or NUL in message");
 	else if (t->dec.longest > SMTP_DATA_LINE_HARD_MAX)

@@ -76,6 +76,7 @@ struct smtp_txn {
 	bool in_data;              /* DATA: reading text up to CRLF.CRLF */
 	bool chunking;             /* BDAT: the message came in chunks */
 	bool bdat_failed;          /* BDAT: refused; later chunks discarded */
+	bool bad_chunk;            /* BDAT: ... because one was malformed */
 	struct smtp_data dec;
 	bool discard;              /* refused already: decode, keep nothing */
 	uint64_t msg;              /* store message begun (0: none) */
