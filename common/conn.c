@@ -217,7 +217,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		conn_abort(c);
 		return;
 	}
-	if (c->tls_state != CONN_HANDSHAKE && !c->closing)
+	if (c->tls_state != CONN_HANDSHAKE && !c->closing && !c->deadline)
 		arm_timer(c, c->timeout);
 	conn_process(c);
 }
@@ -458,8 +458,15 @@ static void arm_timer(struct conn *c, unsigned secs)
 	uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+void conn_set_deadline(struct conn *c, unsigned seconds)
+{
+	conn_set_timeout(c, seconds);
+	c->deadline = true;
+}
+
 void conn_set_timeout(struct conn *c, unsigned seconds)
 {
+	c->deadline = false;
 	c->timeout = seconds;
 	if (c->tls_state != CONN_HANDSHAKE && !c->closing)
 		arm_timer(c, seconds);

@@ -53,7 +53,13 @@ void conn_close(struct conn *c);
 void conn_resume(struct conn *c);
 const char *conn_tls_desc(const struct conn *c);
 bool conn_is_tls(const struct conn *c);
+/* Idle timeout: input and output progress re-arm it. */
 void conn_set_timeout(struct conn *c, unsigned seconds);
+/* The same, but input does not re-arm it: what the handler waits for (a
+ * whole reply) must arrive within seconds, however it trickles in (a
+ * peer that sends a byte now and then cannot hold the connection). Until
+ * the next conn_set_timeout or conn_set_deadline. */
+void conn_set_deadline(struct conn *c, unsigned seconds);
 const struct session_peer *conn_peer(const struct conn *c);
 
 /* A session_io whose ctx is the struct conn *. */

@@ -62,6 +62,7 @@ struct conn {
 	bool counted;      /* in srv->clients, until server_conn_gone */
 	int handles_open;  /* tcp + timer still to see their close callback */
 	unsigned timeout;  /* idle seconds */
+	bool deadline;     /* conn_set_deadline: input does not extend it */
 	/* Not 0: the timer runs for CONN_TRIM_MS to trim the buffers (conn.c),
 	 * then this much longer to the idle timeout. */
 	uint64_t trim_rest_ms;

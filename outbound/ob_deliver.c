@@ -60,7 +60,7 @@ static void pump(struct ob_delivery *d)
 		conn_write(d->c, d->wire.data, d->wire.len);
 		d->body_started = false;
 		smtpc_body_end(&d->sm);
-		conn_set_timeout(d->c, wait_for(d));
+		conn_set_deadline(d->c, wait_for(d));
 		return;
 	}
 	if (conn_pending(d->c) >= SESSION_OUT_HIGH)
@@ -144,16 +144,21 @@ static void *on_open(struct conn *c, void *arg, struct buf *in)
 	if (conn_is_tls(c)) /* implicit TLS (RFC 8314) */
 		log_info(d->id, "tls %s verified=%d", conn_tls_desc(c),
 		         conn_client_verified(c));
-	conn_set_timeout(c, wait_for(d));
+	conn_set_deadline(c, wait_for(d));
 	return arg;
 }
 
+/* RFC 5321 4.5.3.2: each reply has its time, counted from the command,
+ * not from its last byte: a server that trickles a reply (or an endless
+ * multi-line one) is given up on when the time is over. */
 static void on_input(void *data)
 {
 	struct ob_delivery *d = data;
+	unsigned replies = d->sm.replies;
 	smtpc_input(&d->sm, d->sess_in);
-	if (d->c && d->sm.state != SMTPC_DONE && !d->body_started)
-		conn_set_timeout(d->c, wait_for(d));
+	if (d->c && d->sm.state != SMTPC_DONE && !d->body_started &&
+	    d->sm.replies != replies)
+		conn_set_deadline(d->c, wait_for(d));
 }
 
 static void on_tls_ready(void *data)
@@ -162,7 +167,7 @@ static void on_tls_ready(void *data)
 	log_info(d->id, "tls %s verified=%d", conn_tls_desc(d->c),
 	         conn_client_verified(d->c));
 	smtpc_tls_ready(&d->sm);
-	conn_set_timeout(d->c, wait_for(d));
+	conn_set_deadline(d->c, wait_for(d));
 }
 
 static void on_drain(void *data)

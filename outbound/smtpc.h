@@ -97,6 +97,7 @@ struct smtpc {
 	size_t next;
 	bool mail_failed;
 	size_t accepted;
+	unsigned replies;          /* complete replies read so far */
 	int code;                  /* reply being read (multiline) */
 	char first[SMTPC_TEXT_MAX];/* its first line */
 	char error[SMTPC_TEXT_MAX];/* why the session failed, for logs */

@@ -67,6 +67,7 @@ void smtpc_input(struct smtpc *s, struct buf *in)
 		if (more)
 			continue;
 		s->code = 0;
+		s->replies++;
 		char text[SMTPC_TEXT_MAX];
 		memcpy(text, s->first, sizeof text);
 		smtpc_on_reply(s, code, text);

@@ -104,16 +104,18 @@ class Session:
         self.rcpts = []          # accepted
         self.data = None         # the message as sent (dot-stuffed)
         self.done = False
+        self.held = None         # drip: seconds until the client left
 
 
 class Behaviour:
     """How one receiver answers. rcpt(addr, session) returns a reply line
     or None for "250 2.1.5 ok"; greet=False never greets (timeouts);
-    stall_dot: seconds to wait before answering the final dot."""
+    stall_dot: seconds to wait before answering the final dot; drip:
+    an endless multi-line greeting, a line every 0.5 s."""
 
     def __init__(self, tls=False, auth=None, rcpt=None, greet=True,
                  stall_dot=0, require_tls_auth=False, implicit=False,
-                 tls_break=False, smtputf8=True):
+                 tls_break=False, smtputf8=True, drip=False):
         self.tls = tls
         self.auth = auth              # (user, password) or None
         self.rcpt = rcpt
@@ -123,6 +125,7 @@ class Behaviour:
         self.implicit = implicit
         self.tls_break = tls_break    # 220 to STARTTLS, then hang up
         self.smtputf8 = smtputf8
+        self.drip = drip
 
 
 class SMTPServers:
@@ -171,6 +174,19 @@ class SMTPServers:
             if not b.greet:
                 await asyncio.sleep(60)
                 return
+            if b.drip:
+                t0 = time.monotonic()
+                try:
+                    while True:
+                        send("220-still thinking")
+                        await writer.drain()
+                        try:
+                            if not await asyncio.wait_for(reader.read(1), 0.5):
+                                return
+                        except asyncio.TimeoutError:
+                            pass
+                finally:
+                    s.held = time.monotonic() - t0
             send("220 peer.test ESMTP test")
             while True:
                 line = await readline()

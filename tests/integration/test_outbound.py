@@ -171,7 +171,7 @@ def dsn_of(raw):
 def main():
     signal.alarm(WATCHDOG)
     w = World()
-    ips = ["127.0.0.%d" % i for i in range(2, 11)]
+    ips = ["127.0.0.%d" % i for i in range(2, 12)]
     port = free_port(ips)
     zone = {
         "pref.test": {"MX": [(20, "mx1.test"), (10, "mx-dead.test")]},
@@ -190,6 +190,7 @@ def main():
         "brokentls.test": {"A": ["127.0.0.9"]},
         "tlsnext.test": {"MX": [(10, "mx-tlsbroken.test"), (20, "nomx.test")]},
         "mx-tlsbroken.test": {"A": ["127.0.0.10"]},
+        "drip.test": {"A": ["127.0.0.11"]},
     }
     dns = ob_peers.DNSServer(zone)
     peers = ob_peers.SMTPServers(w.cert, w.key)
@@ -212,6 +213,7 @@ def main():
     peers.add("127.0.0.8", port, crash)
     peers.add("127.0.0.9", port, Behaviour(tls=True, tls_break=True,
                                            smtputf8=False))
+    peers.add("127.0.0.11", port, Behaviour(drip=True))
     peers.add("127.0.0.10", port, Behaviour(
         tls=True, tls_break=True, rcpt=lambda a, s: "421 4.3.2 closing"))
 
@@ -297,6 +299,19 @@ def main():
     check("after a TLS failure and its plaintext retry, the next MX gets "
           "STARTTLS", tom() and tom()[0].tls and len(tried) == 2,
           repr(([x.tls for x in tom()], len(tried))))
+
+    # -- a reply that trickles in forever: given up at the reply timeout (3 s
+    # here), counted from the command, not extended by each line ----------
+    w.send(["dan@drip.test"], message("dan@drip.test", "drip"))
+    drip = peers.sessions[("127.0.0.11", port)]
+    wait_for(lambda: drip and drip[0].held is not None, 15)
+    check("a trickling reply is given up at the reply timeout",
+          drip and drip[0].held is not None and drip[0].held < 6,
+          repr([x.held for x in drip]))
+    qid = re.search(r"^(\d+) .*\n\s+<dan@drip.test>", w.cli("queue", "list"),
+                    re.M)
+    if qid:  # it would only be retried, and expire later in this test
+        w.cli("queue", "delete", qid.group(1))
 
     # -- SMTPUTF8: sent on when offered, a non-ASCII address needs it ----------
     s = smtplib.SMTP(HOST, w.sub, local_hostname="client.test", timeout=20)
