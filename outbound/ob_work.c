@@ -220,20 +220,39 @@ static void finish(struct ob_delivery *d, struct store *st)
 			res[i].error = x->text;
 		}
 	}
+	/* The bounce and the results commit together: a crash between
+	 * them would have sent the bounce again at the next try. Without a
+	 * batch (it could not begin) each still commits on its own. */
+	bool batch = store_batch_begin(st) == STORE_OK;
 	/* RFC 5321 4.5.5 / RFC 3464: never a bounce for the null sender. */
-	if (nb && d->sender[0] && bounce(d, st, dr, nb) != STORE_OK) {
-		/* The bounce could not be stored: its recipients stay
-		 * queued and fail (and bounce) again at the next try; the
+	enum store_status bs = nb && d->sender[0] ? bounce(d, st, dr, nb)
+	                                          : STORE_OK;
+	if (bs != STORE_OK && expired) {
+		/* As Postfix does with a bounce it cannot deliver for its
+		 * whole lifetime: given up, loudly. */
+		log_err(d->id, "bounce to=<%s> not stored after the queue "
+		        "lifetime (%s): dropped", d->sender,
+		        store_status_name(bs));
+	} else if (bs != STORE_OK) {
+		/* The bounce could not be stored (the sender's mailbox is
+		 * full, the disk is): its recipients are tried again on the
+		 * usual schedule, and fail and bounce again then; the
 		 * delivered ones are recorded all the same. */
 		for (size_t i = 0; i < d->n; i++) {
 			if (d->rcpt[i].res.result != SMTPC_PERM)
 				continue;
 			res[i].outcome = STORE_QUEUE_RETRY;
-			res[i].next_try = ob_next_try(&d->ob->cfg, 1, now);
+			res[i].next_try = ob_next_try(&d->ob->cfg,
+			                              d->rcpt[i].attempts + 1,
+			                              now);
 			res[i].error = "bounce not stored yet";
 		}
 	}
 	d->status = store_queue_update(st, res, d->n);
+	if (batch && d->status == STORE_OK)
+		d->status = store_batch_commit(st);
+	else if (batch)
+		store_batch_rollback(st);
 out:
 	free(res);
 	free(dr);

@@ -425,6 +425,23 @@ def main():
     listing = w.cli("queue", "list")
     check("expired message left the queue", "ida@slow.test" not in listing,
           listing)
+
+    # -- a bounce that cannot be stored (the sender's mailbox is full): the
+    # usual backoff, and given up at the lifetime, not retried every
+    # backoff_min forever (found by a review) -----------------------------
+    w.cli("quota", "set", ALICE, "1")
+    perm = peers.sessions[("127.0.0.6", port)]
+    tries = lambda: [x for x in perm if b"nobody3@perm.test" in bytes(x.raw)]
+    w.send(["nobody3@perm.test"], message("nobody3@perm.test", "full"))
+    wait_for(lambda: "nobody3@perm.test" not in w.cli("queue", "list")
+             and tries(), 20, step=0.5)
+    time.sleep(2)  # no session after it left
+    check("an unstorable bounce: retried on the backoff, dropped at the "
+          "lifetime", "nobody3@perm.test" not in w.cli("queue", "list")
+          and 1 <= len(tries()) <= 5
+          and "not stored after the queue lifetime" in w.log("smtpd"),
+          "%d sessions; %s" % (len(tries()), w.cli("queue", "list")))
+    w.cli("quota", "set", ALICE, "none")
     w.stop("smtpd")
 
     # -- smarthost: AUTH over STARTTLS, then over implicit TLS ----------------
