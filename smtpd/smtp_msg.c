@@ -146,7 +146,9 @@ void smtp_msg_refusal(struct smtp_session *s, bool counted)
 		snprintf(text, sizeof text, "554 5.6.0 Message refused: bare "
 		         "CR, bare LF or NUL in message");
 	else if (t->dec.longest > SMTP_DATA_LINE_HARD_MAX)
-		snprintf(text, sizeof text, "500 5.5.2 Message refused: a line "
+		/* 554, a reply RFC 5321 4.3.2 allows after the data ("500"
+		 * would answer a command the client did not send). */
+		snprintf(text, sizeof text, "554 5.6.0 Message refused: a line "
 		         "is longer than %d octets", SMTP_DATA_LINE_HARD_MAX);
 	else if (f & SMTP_DATA_TOO_BIG) /* RFC 1870 */
 		snprintf(text, sizeof text, "552 5.3.4 Message size exceeds "

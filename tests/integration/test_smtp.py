@@ -452,7 +452,7 @@ class Test:
                 assert r.reply()[0] == want
             r.send(b"y" * 20000 + b"\r\n.\r\n")
             code, msg = r.reply()
-            assert code == 500 and b"5.5.2" in msg, msg
+            assert code == 554 and b"5.6.0" in msg, msg
             r.expect("NOOP", 250)
         finally:
             r.close()
@@ -658,7 +658,7 @@ class Test:
             ("open-relay matrix on 25", self.t_open_relay),
             ("limit: max_message_size (552 5.3.4, session usable)", self.t_limit_size),
             ("limit: max_recipients (452 4.5.3)", self.t_limit_recipients),
-            ("limit: command and text line lengths (500 5.5.2)", self.t_limit_lines),
+            ("limit: command and text line lengths (500 5.5.2, 554 5.6.0)", self.t_limit_lines),
             ("limit: error counter (421) and HTTP first line", self.t_limit_errors_http),
             ("limit: connections in all and per address (421 4.7.0)", self.t_limit_connections),
             ("limit: per address on 465: closed before the TLS handshake",
