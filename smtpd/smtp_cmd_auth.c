@@ -54,7 +54,7 @@ static void sasl_continue(struct smtp_session *s, enum smtp_sasl step,
 static void sasl_stop(struct smtp_session *s)
 {
 	s->sasl = SMTP_SASL_NONE;
-	linereader_init(&s->lr, SMTP_LINE_MAX);
+	linereader_init(&s->lr, SMTP_MAIL_LINE_MAX);
 }
 
 /* A failed exchange: counted against the address, answered after the

@@ -177,6 +177,15 @@ void smtp_dispatch(struct smtp_session *s, size_t len)
 		smtp_reply(s, "500 5.5.2 Control character in command");
 		return;
 	}
+	/* The reader takes lines up to MAIL's limit; the rest keep 512. */
+	if (len > SMTP_LINE_MAX && c.verb != SMTP_VERB_MAIL) {
+		smtp_reply(s, "500 5.5.2 Line too long");
+		if (c.verb == SMTP_VERB_BDAT) { /* as in smtp_session_input */
+			log_info(s->sid, "BDAT line too long, closing");
+			smtp_close(s);
+		}
+		return;
+	}
 	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)
 		if (smtp_cmds[i].verb == c.verb)
 			row = &smtp_cmds[i];

@@ -15,6 +15,10 @@
 
 /* RFC 5321 4.5.3.1: size limits. */
 #define SMTP_LINE_MAX 510   /* command line without CRLF (512 with it) */
+/* MAIL FROM may be longer by what its parameters add: SIZE 26 (RFC 1870
+ * 8), BODY=8BITMIME 9 (RFC 6152 2), SMTPUTF8 10 (RFC 6531 3.4), AUTH= 500
+ * (RFC 4954 5). */
+#define SMTP_MAIL_LINE_MAX (SMTP_LINE_MAX + 26 + 9 + 10 + 500)
 #define SMTP_LOCAL_MAX 64   /* 4.5.3.1.1 local part */
 #define SMTP_DOMAIN_MAX 255 /* 4.5.3.1.2 domain */
 #define SMTP_PATH_MAX 256   /* 4.5.3.1.3 path, "<" and ">" included */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "smtp_session_int.h"
@@ -37,7 +38,7 @@ struct smtp_session *smtp_session_new(const struct smtp_session_cfg *cfg,
 	s->io = io;
 	s->io_ctx = io_ctx;
 	s->in = in;
-	linereader_init(&s->lr, SMTP_LINE_MAX);
+	linereader_init(&s->lr, SMTP_MAIL_LINE_MAX);
 	s->state = SMTP_STATE_INIT;
 	s->tls = peer->tls;
 	s->plain_auth_ok = cfg->plaintext_auth_loopback && peer->local_loopback;
@@ -204,6 +205,11 @@ void smtp_session_input(struct smtp_session *s)
 				break;
 			continue;
 		}
+		bool skipping = s->lr.skipping;
+		/* Where an over-long line starts: is it a BDAT? */
+		if (!skipping)
+			s->long_bdat = s->in->len >= 5 &&
+			               strncasecmp(s->in->data, "BDAT ", 5) == 0;
 		enum lr_result r =
 			linereader_next(&s->lr, s->in->data, s->in->len, &v);
 		/* Command lines leave no copy in s->in: AUTH and its SASL
@@ -227,6 +233,13 @@ void smtp_session_input(struct smtp_session *s)
 			break;
 		case LR_TOO_LONG: /* RFC 5321 4.5.3.1.4 */
 			smtp_reply(s, "500 5.5.2 Line too long");
+			/* A BDAT whose size went unread: its octets follow,
+			 * and only hanging up keeps them from running as
+			 * commands (as smtp_bdat_frame does). */
+			if (s->long_bdat) {
+				log_info(s->sid, "BDAT line too long, closing");
+				smtp_close(s);
+			}
 			break;
 		case LR_BARE_LF: /* RFC 5321 2.3.8: lines end with CRLF */
 			smtp_reply(s, "500 5.5.2 Bare LF in command");
@@ -255,7 +268,7 @@ void smtp_session_forget(struct smtp_session *s)
 	s->sasl = SMTP_SASL_NONE;
 	s->chunk_left = 0;
 	s->chunk_keep = false;
-	linereader_init(&s->lr, SMTP_LINE_MAX);
+	linereader_init(&s->lr, SMTP_MAIL_LINE_MAX);
 }
 
 void smtp_session_tls_ready(struct smtp_session *s)

@@ -185,6 +185,7 @@ struct smtp_session {
 	struct smtp_job job;
 
 	char line[SMTP_SASL_LINE_MAX + 1]; /* the line being handled */
+	bool long_bdat;            /* the line being skipped began "BDAT " */
 };
 
 /* ---- smtp_session.c ---------------------------------------------------- */
