@@ -115,6 +115,12 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
 		return;
 	}
+	/* RFC 6531 3.3 (via RFC 6532): UTF-8, not any 8-bit bytes; they
+	 * would go into Return-Path: and the queue as they are. */
+	if (!smtp_view_utf8_valid(&a.path.mailbox)) {
+		smtp_reply(s, "553 5.6.7 Address is not valid UTF-8");
+		return;
+	}
 	/* RFC 1870 6.1: refuse a declared size over the limit now, before
 	 * the client sends it. */
 	if (a.has_size && s->cfg.max_message_size &&
@@ -214,6 +220,10 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	if (!t->smtputf8 && smtp_view_is_utf8(&a.path.mailbox)) {
 		smtp_reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+		return;
+	}
+	if (!smtp_view_utf8_valid(&a.path.mailbox)) {
+		smtp_reply(s, "553 5.6.7 Address is not valid UTF-8");
 		return;
 	}
 	/* RFC 5321 4.5.3.1.8: 452 asks the client to send the rest in a
