@@ -169,7 +169,8 @@ static enum store_status bounce(struct ob_delivery *d, struct store *st,
 		if (dsn_build(&in, &m) != 0)
 			s = STORE_PERMFAIL;
 		else
-			s = store_queue_add(st, 0, m.data, m.len, "", &to, 1, 0,
+			s = store_queue_add(st, 0, m.data, m.len, "", &to, 1,
+			                    ob_bounce_flags(to),
 			                    &msg);
 	}
 	log_info(d->id, "bounce to=<%s> nrcpt=%zu result=%s", d->sender, n,
@@ -178,6 +179,14 @@ static enum store_status bounce(struct ob_delivery *d, struct store *st,
 	/* A sender that no longer exists cannot get it: not retried. */
 	return s == STORE_NOTFOUND || s == STORE_INVALID ||
 	               s == STORE_PERMFAIL ? STORE_OK : s;
+}
+
+unsigned ob_bounce_flags(const char *sender)
+{
+	for (const char *c = sender; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			return STORE_QUEUE_SMTPUTF8;
+	return 0;
 }
 
 static void finish(struct ob_delivery *d, struct store *st)

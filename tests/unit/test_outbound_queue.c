@@ -180,8 +180,18 @@ static void t_prepare_gone(void)
 	store_close(st);
 }
 
+static void t_bounce_flags(void)
+{
+	CHECK_INT(ob_bounce_flags("alice@example.org"), 0);
+	CHECK_INT(ob_bounce_flags("j\xc3\xb6rg@example.org"),
+	          STORE_QUEUE_SMTPUTF8);
+	CHECK_INT(ob_bounce_flags("jorg@b\xc3\xbc" "cher.example"),
+	          STORE_QUEUE_SMTPUTF8);
+}
+
 int main(void)
 {
+	t_bounce_flags();
 	t_queue();
 	t_prepare_gone();
 	t_backoff();
