@@ -131,12 +131,18 @@ unsigned smtpc_timeout(const struct smtpc *s);
  * encoder: a bare CR or bare LF becomes CRLF (nothing else leaves as a
  * line end), a line starting with '.' gets another, and the end adds a
  * CRLF after an unterminated last line. Every other byte passes as it
- * is. With dots = false only the line endings are normalised (DKIM sees
- * the message as it will be sent). */
+ * is. A line longer than SMTPC_FOLD_AT octets (RFC 5321 4.5.3.1.6 allows
+ * 998) is broken with CRLF SPACE, as Postfix's smtp_line_length_limit
+ * does: in a header that is a fold, and no continuation starts with '.'.
+ * With dots = false only the line endings and lengths change (DKIM sees
+ * the message as it will be sent; columns do not count a stuffing dot, so
+ * both break in the same places). */
+#define SMTPC_FOLD_AT 990
 struct smtpc_stuff {
 	bool dots;
-	bool bol; /* at the beginning of a line */
-	bool cr;  /* a CR waits for its LF */
+	bool bol;   /* at the beginning of a line */
+	bool cr;    /* a CR waits for its LF */
+	size_t col; /* octets on this line so far, without a stuffing dot */
 };
 
 void smtpc_stuff_init(struct smtpc_stuff *st, bool dots);

@@ -9,6 +9,7 @@ void smtpc_stuff_init(struct smtpc_stuff *st, bool dots)
 	st->dots = dots;
 	st->bol = true;
 	st->cr = false;
+	st->col = 0;
 }
 
 int smtpc_stuff(struct smtpc_stuff *st, const void *p, size_t n,
@@ -23,6 +24,7 @@ int smtpc_stuff(struct smtpc_stuff *st, const void *p, size_t n,
 			if (buf_append(out, "\r\n", 2) != 0)
 				return -1;
 			st->bol = true;
+			st->col = 0;
 			if (*b == '\n') {
 				b++;
 				continue;
@@ -37,18 +39,28 @@ int smtpc_stuff(struct smtpc_stuff *st, const void *p, size_t n,
 			if (buf_append(out, "\r\n", 2) != 0)
 				return -1;
 			st->bol = true;
+			st->col = 0;
 			b++;
 			continue;
 		}
-		if (st->bol && st->dots && *b == '.' &&
-		    buf_append(out, ".", 1) != 0)
+		if (st->col >= SMTPC_FOLD_AT) {
+			if (buf_append(out, "\r\n ", 3) != 0)
+				return -1;
+			st->col = 1;
+		} else if (st->bol && st->dots && *b == '.' &&
+		           buf_append(out, ".", 1) != 0) {
 			return -1;
-		/* The rest of the line up to the next CR or LF as it is. */
+		}
+		/* The line up to the next CR or LF, or to the fold, as it
+		 * is. */
 		const char *q = b;
-		while (q < end && *q != '\r' && *q != '\n')
+		size_t room = SMTPC_FOLD_AT - st->col;
+		while (q < end && *q != '\r' && *q != '\n' &&
+		       (size_t)(q - b) < room)
 			q++;
 		if (buf_append(out, b, (size_t)(q - b)) != 0)
 			return -1;
+		st->col += (size_t)(q - b);
 		st->bol = false;
 		b = q;
 	}
@@ -61,6 +73,7 @@ int smtpc_stuff_end(struct smtpc_stuff *st, struct buf *out)
 		return -1;
 	st->cr = false;
 	st->bol = true;
+	st->col = 0;
 	if (st->dots && buf_append(out, ".\r\n", 3) != 0)
 		return -1;
 	return 0;

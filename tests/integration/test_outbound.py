@@ -168,6 +168,21 @@ def dsn_of(raw):
     return status, finals, m.get_content_type(), m.get_param("report-type")
 
 
+def dkim_verify(w, body, txt):
+    """dkimpy's verdict on a message as received, with txt as the key."""
+    path = os.path.join(w.tmp, "signed.eml")
+    with open(path, "wb") as f:
+        f.write(body)
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+    return subprocess.run(
+        [py, "-c", "import dkim,sys\n"
+         "txt=sys.argv[2].encode()\n"
+         "ok=dkim.verify(open(sys.argv[1],'rb').read(),"
+         "dnsfunc=lambda n,timeout=5: txt)\n"
+         "sys.exit(0 if ok else 1)", path, txt],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
 def main():
     signal.alarm(WATCHDOG)
     w = World()
@@ -256,17 +271,7 @@ def main():
               body.endswith(m1) and b"Return-Path:" not in body,
               repr(body[:400]))
         check("DKIM-Signature first", body.startswith(b"DKIM-Signature:"))
-        path = os.path.join(w.tmp, "signed.eml")
-        with open(path, "wb") as f:
-            f.write(body)
-        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
-        v = subprocess.run(
-            [py, "-c", "import dkim,sys\n"
-             "txt=sys.argv[2].encode()\n"
-             "ok=dkim.verify(open(sys.argv[1],'rb').read(),"
-             "dnsfunc=lambda n,timeout=5: txt)\n"
-             "sys.exit(0 if ok else 1)", path, txt],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        v = dkim_verify(w, body, txt)
         check("DKIM signature verified by dkimpy", v.returncode == 0,
               v.stdout.decode(errors="replace")[-500:])
     local = w.mailbox()
@@ -281,6 +286,24 @@ def main():
     if got:
         check("opportunistic STARTTLS used when offered",
               peers.delivered("127.0.0.3", port)[0].tls)
+
+    # -- lines over 998 octets: broken with CRLF SPACE, signed as sent ------
+    w.send(["leo@nomx.test"], message("leo@nomx.test", "long",
+                                      extra=b"L" * 5000 + b"\r\n"))
+    leo = lambda: [x for x in peers.delivered("127.0.0.3", port)
+                   if x.rcpts == ["leo@nomx.test"]]
+    wait_for(leo, 15)
+    if leo():
+        body = ob_peers.unstuff(leo()[0].data)
+        longest = max(len(x) for x in leo()[0].data.split(b"\r\n"))
+        v = dkim_verify(w, body, txt)
+        check("a 5000-octet line leaves as lines of at most 998, DKIM intact",
+              longest <= 998 and b"L" * 5000 not in body
+              and b"L" * 5000 in body.replace(b"\r\n ", b"")
+              and v.returncode == 0,
+              "longest %d; %s" % (longest, v.stdout.decode(errors="replace")[-300:]))
+    else:
+        check("a 5000-octet line leaves as lines of at most 998", False)
 
     # -- STARTTLS offered but broken: one plaintext try (RFC 7435) -----------
     w.send(["kim@brokentls.test"], message("kim@brokentls.test", "brokentls"))

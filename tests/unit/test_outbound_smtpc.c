@@ -297,6 +297,47 @@ static void t_stuff(void)
 			buf_free(&b);
 		}
 	}
+	/* Lines over SMTPC_FOLD_AT are broken with CRLF SPACE, in the same
+	 * places with and without dots, wherever the input is cut. */
+	static char lng[2600];
+	memset(lng, 'x', sizeof lng);
+	lng[0] = '.';
+	memcpy(lng + 1000, "\r\n", 2);   /* a 1000-octet line, then 1598 */
+	for (size_t cut = 0; cut <= sizeof lng; cut += 97) {
+		struct buf w, d;
+		struct smtpc_stuff sw, sd;
+		buf_init(&w, 8192);
+		buf_init(&d, 8192);
+		smtpc_stuff_init(&sw, true);
+		smtpc_stuff_init(&sd, false);
+		smtpc_stuff(&sw, lng, cut, &w);
+		smtpc_stuff(&sw, lng + cut, sizeof lng - cut, &w);
+		smtpc_stuff_end(&sw, &w);
+		smtpc_stuff(&sd, lng, cut, &d);
+		smtpc_stuff(&sd, lng + cut, sizeof lng - cut, &d);
+		smtpc_stuff_end(&sd, &d);
+		/* The wire: ".." + 989, " " + 10, then 990, " " + 608. */
+		CHECK(w.len == d.len + 1 + 3);
+		size_t longest = 0, line = 0, folds = 0;
+		for (size_t i = 0; i + 1 < w.len; i++) {
+			if (w.data[i] == '\r' && w.data[i + 1] == '\n') {
+				longest = line > longest ? line : longest;
+				line = 0;
+				folds += i + 2 < w.len && w.data[i + 2] == ' ';
+				i++;
+			} else {
+				line++;
+			}
+		}
+		CHECK_INT(longest, SMTPC_FOLD_AT + 1);
+		CHECK_INT(folds, 2);
+		/* Unstuffed and without the end, the wire is the DKIM view. */
+		CHECK(w.len > 4 && d.len > 1 && w.data[0] == '.' &&
+		      memcmp(w.data + 1, d.data, d.len) == 0);
+		buf_free(&w);
+		buf_free(&d);
+	}
+
 	/* Without dots: only the line ends change. */
 	struct smtpc_stuff st;
 	struct buf b;
