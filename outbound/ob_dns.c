@@ -119,8 +119,15 @@ struct ob_dns *ob_dns_new(void *loop, const char *servers, char *err,
 	o.sock_state_cb_data = d;
 	o.timeout = 5000; /* ms per try */
 	o.tries = 3;
+	/* No search list (resolv.conf's search, LOCALDOMAIN): mail names
+	 * are absolute. With one, an MX host that does not resolve would
+	 * be tried again under the local domain, and the mail could go to
+	 * a host on the LAN (a wildcard there catches anything). */
+	o.domains = NULL;
+	o.ndomains = 0;
 	int rc = ares_init_options(&d->ch, &o, ARES_OPT_SOCK_STATE_CB |
-	                           ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	                           ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	                           ARES_OPT_DOMAINS);
 	if (rc == ARES_SUCCESS && servers)
 		rc = ares_set_servers_ports_csv(d->ch, servers);
 	if (rc != ARES_SUCCESS) {
