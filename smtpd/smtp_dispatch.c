@@ -106,12 +106,19 @@ static bool smtp_bdat_frame(struct smtp_session *s, const struct smtp_cmd *c)
 	case SMTP_BDAT_SYNTAX:
 		break;
 	}
+	smtp_bdat_unframed(s, "501 5.5.4 Syntax: BDAT count [LAST]",
+	                   "without a usable size");
+	return false;
+}
+
+void smtp_bdat_unframed(struct smtp_session *s, const char *reply,
+                        const char *why)
+{
 	/* Without a size the chunk's end is unknowable: whatever we read
 	 * next could be message text. Only hanging up is safe. */
-	log_info(s->sid, "BDAT without a usable size, closing");
-	smtp_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+	log_info(s->sid, "BDAT %s, closing", why);
+	smtp_reply(s, "%s", reply);
 	smtp_close(s);
-	return false;
 }
 
 /* The command table's verdict on a recognised command; replies and
@@ -178,12 +185,12 @@ void smtp_dispatch(struct smtp_session *s, size_t len)
 		return;
 	}
 	/* The reader takes lines up to MAIL's limit; the rest keep 512. */
+	if (len > SMTP_LINE_MAX && c.verb == SMTP_VERB_BDAT) {
+		smtp_bdat_unframed(s, "500 5.5.2 Line too long", "line too long");
+		return;
+	}
 	if (len > SMTP_LINE_MAX && c.verb != SMTP_VERB_MAIL) {
 		smtp_reply(s, "500 5.5.2 Line too long");
-		if (c.verb == SMTP_VERB_BDAT) { /* as in smtp_session_input */
-			log_info(s->sid, "BDAT line too long, closing");
-			smtp_close(s);
-		}
 		return;
 	}
 	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)

@@ -232,14 +232,11 @@ void smtp_session_input(struct smtp_session *s)
 			smtp_dispatch(s, len);
 			break;
 		case LR_TOO_LONG: /* RFC 5321 4.5.3.1.4 */
-			smtp_reply(s, "500 5.5.2 Line too long");
-			/* A BDAT whose size went unread: its octets follow,
-			 * and only hanging up keeps them from running as
-			 * commands (as smtp_bdat_frame does). */
-			if (s->long_bdat) {
-				log_info(s->sid, "BDAT line too long, closing");
-				smtp_close(s);
-			}
+			if (s->long_bdat) /* its size went unread */
+				smtp_bdat_unframed(s, "500 5.5.2 Line too long",
+				                   "line too long");
+			else
+				smtp_reply(s, "500 5.5.2 Line too long");
 			break;
 		case LR_BARE_LF: /* RFC 5321 2.3.8: lines end with CRLF */
 			smtp_reply(s, "500 5.5.2 Bare LF in command");

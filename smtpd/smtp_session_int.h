@@ -262,6 +262,10 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c);
+/* A BDAT whose chunk size cannot be read: answers reply, logs why and
+ * closes, so that the chunk's octets never run as commands. */
+void smtp_bdat_unframed(struct smtp_session *s, const char *reply,
+                        const char *why);
 
 /* True when AUTH is offered and accepted on this connection now: a
  * submission listener, and TLS up (or the loopback switch on). */
