@@ -13,6 +13,7 @@
 #include "log.h"
 #include "ob_int.h"
 #include "tls_rsa.h"
+#include "utf8.h"
 
 int64_t ob_next_try(const struct outbound_cfg *cfg, unsigned attempts,
                     int64_t now)
@@ -183,10 +184,8 @@ static enum store_status bounce(struct ob_delivery *d, struct store *st,
 
 unsigned ob_bounce_flags(const char *sender)
 {
-	for (const char *c = sender; *c; c++)
-		if ((unsigned char)*c >= 0x80)
-			return STORE_QUEUE_SMTPUTF8;
-	return 0;
+	return utf8_non_ascii(sender, strlen(sender)) ? STORE_QUEUE_SMTPUTF8
+	                                              : 0;
 }
 
 static void finish(struct ob_delivery *d, struct store *st)

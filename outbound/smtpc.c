@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "utf8.h"
 
 static void cmd(struct smtpc *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -193,12 +194,9 @@ static void send_envelope(struct smtpc *s)
 	/* RFC 6531 3.2: a message that asked for SMTPUTF8 needs it only
 	 * when an address is not ASCII (what Postfix does too): then
 	 * there is no downgrade. */
-	bool utf8 = false;
-	for (const char *p = s->cfg.sender; *p && !utf8; p++)
-		utf8 = (unsigned char)*p >= 0x80;
+	bool utf8 = utf8_non_ascii(s->cfg.sender, strlen(s->cfg.sender));
 	for (size_t i = 0; i < s->nrcpt && !utf8; i++)
-		for (const char *p = s->rcpt[i].addr; *p && !utf8; p++)
-			utf8 = (unsigned char)*p >= 0x80;
+		utf8 = utf8_non_ascii(s->rcpt[i].addr, strlen(s->rcpt[i].addr));
 	if (s->cfg.smtputf8 && utf8 && !c->smtputf8) {
 		fail(s, 553, "553 5.6.7 Remote server lacks SMTPUTF8, needed "
 		     "for this message", false);

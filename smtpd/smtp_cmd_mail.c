@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "smtp_session_int.h"
+#include "utf8.h"
 
 /* The replies to a MAIL or RCPT argument the parser refused (RFC 3463:
  * X.1.7 is the sender's address, X.1.3 a recipient's). */
@@ -117,7 +118,7 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	/* RFC 6531 3.3 (via RFC 6532): UTF-8, not any 8-bit bytes; they
 	 * would go into Return-Path: and the queue as they are. */
-	if (!smtp_view_utf8_valid(&a.path.mailbox)) {
+	if (!utf8_valid(a.path.mailbox.p, a.path.mailbox.len)) {
 		smtp_reply(s, "553 5.6.7 Address is not valid UTF-8");
 		return;
 	}
@@ -222,7 +223,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
 		return;
 	}
-	if (!smtp_view_utf8_valid(&a.path.mailbox)) {
+	if (!utf8_valid(a.path.mailbox.p, a.path.mailbox.len)) {
 		smtp_reply(s, "553 5.6.7 Address is not valid UTF-8");
 		return;
 	}

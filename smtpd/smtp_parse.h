@@ -152,8 +152,6 @@ bool smtp_parse_helo(const char *arg, size_t len);
 
 /* True when the view holds a byte >= 0x80 (an RFC 6531 address). */
 bool smtp_view_is_utf8(const struct smtp_view *v);
-/* Well-formed UTF-8 (RFC 3629; ASCII is). */
-bool smtp_view_utf8_valid(const struct smtp_view *v);
 
 /* ---- BDAT and AUTH arguments -------------------------------------------- */
 

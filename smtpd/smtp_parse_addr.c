@@ -9,6 +9,7 @@
 
 #include "smtp_chars.h"
 #include "smtp_parse.h"
+#include "utf8.h"
 
 /* RFC 5322 3.2.3 atext; RFC 6531 3.3 adds UTF8-non-ascii. */
 static bool is_atext(int c, unsigned flags)
@@ -379,50 +380,7 @@ bool smtp_parse_helo(const char *arg, size_t len)
 	return true;
 }
 
-bool smtp_view_utf8_valid(const struct smtp_view *v)
-{
-	const unsigned char *p = (const unsigned char *)v->p;
-	size_t n = v->len;
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
-		size_t k;                      /* continuation bytes */
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		/* RFC 3629 4: no overlong forms, no surrogates, nothing
-		 * past U+10FFFF. */
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 1;
-		else if (c == 0xE0)
-			k = 2, lo = 0xA0;
-		else if (c == 0xED)
-			k = 2, hi = 0x9F;
-		else if (c >= 0xE1 && c <= 0xEF)
-			k = 2;
-		else if (c == 0xF0)
-			k = 3, lo = 0x90;
-		else if (c == 0xF4)
-			k = 3, hi = 0x8F;
-		else if (c >= 0xF1 && c <= 0xF3)
-			k = 3;
-		else
-			return false;
-		if (n - i - 1 < k || p[i + 1] < lo || p[i + 1] > hi)
-			return false;
-		for (size_t j = 2; j <= k; j++)
-			if (p[i + j] < 0x80 || p[i + j] > 0xBF)
-				return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 bool smtp_view_is_utf8(const struct smtp_view *v)
 {
-	for (size_t i = 0; i < v->len; i++)
-		if ((unsigned char)v->p[i] >= 0x80)
-			return true;
-	return false;
+	return utf8_non_ascii(v->p, v->len);
 }

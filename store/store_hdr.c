@@ -5,39 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t hdr_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned min;
-	unsigned c = p[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	unsigned cp = c & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are invalid. */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
+#include "utf8.h"
 
 /* Appends the unfolded value v[0..n) to out (cap bytes with the NUL):
  * CR and LF vanish (unfolding), other controls and invalid bytes become
@@ -48,7 +16,7 @@ static void hdr_copy(char *out, size_t cap, const char *v, size_t n)
 	const unsigned char *p = (const unsigned char *)v;
 	size_t o = strlen(out);
 	for (size_t i = 0; i < n;) {
-		size_t len = hdr_utf8_len(p + i, n - i);
+		size_t len = utf8_seq_len(p + i, n - i);
 		if (p[i] == '\r' || p[i] == '\n') {
 			i++;
 			continue;

@@ -437,40 +437,8 @@ static void test_auth(void)
 	}
 }
 
-/* RFC 3629: what smtpd takes as UTF-8 in an SMTPUTF8 address. */
-static void test_utf8(void)
-{
-	static const struct {
-		const char *s;
-		bool ok;
-	} cases[] = {
-		{"alice", true},
-		{"\xc3\xbc", true},             /* u umlaut */
-		{"\xe6\x97\xa5\xe6\x9c\xac", true}, /* two CJK */
-		{"\xf0\x9f\x98\x80", true},     /* U+1F600 */
-		{"\xf4\x8f\xbf\xbf", true},     /* U+10FFFF */
-		{"\xff\xfe", false},
-		{"\x80", false},                 /* a lone continuation */
-		{"\xc3", false},                 /* cut short */
-		{"\xc3\x28", false},             /* not a continuation */
-		{"\xc0\x80", false},             /* overlong NUL */
-		{"\xe0\x80\x80", false},         /* overlong */
-		{"\xed\xa0\x80", false},         /* a surrogate */
-		{"\xf4\x90\x80\x80", false},     /* past U+10FFFF */
-		{"\xf8\x88\x80\x80\x80", false}, /* five bytes */
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct smtp_view v = {cases[i].s, strlen(cases[i].s)};
-		bool ok = smtp_view_utf8_valid(&v) == cases[i].ok;
-		if (!ok)
-			fprintf(stderr, "utf8 case %zu\n", i);
-		CHECK(ok);
-	}
-}
-
 int main(void)
 {
-	test_utf8();
 	test_commands();
 	test_paths();
 	test_limits();
