@@ -98,11 +98,10 @@ void ob_delivery_gone(struct outbound *ob, struct ob_delivery *d);
 void ob_delivery_free(struct ob_delivery *d);
 /* ob_work.c: the worker side of each job kind. */
 void ob_work(struct job *j, void *wctx);
-/* The next attempt for a delivery tried `attempts` times. */
 /* The queue flags of a bounce to sender: SMTPUTF8 for a non-ASCII
  * address (RFC 6531 3.4), which cannot go back without it. */
 unsigned ob_bounce_flags(const char *sender);
-
+/* The next attempt for a delivery tried `attempts` times. */
 int64_t ob_next_try(const struct outbound_cfg *cfg, unsigned attempts,
                     int64_t now);
 
