@@ -73,6 +73,17 @@ static const struct smtp_cmd_def smtp_cmds[] = {
 	{SMTP_VERB_HTTP, smtp_cmd_http, SMTP_STATES_ALL, ANY_TIME, NULL, NULL},
 };
 
+/* A BDAT whose chunk size cannot be read: without a size the chunk's end
+ * is unknowable, and whatever we read next could be message text. Only
+ * hanging up is safe. */
+static void smtp_bdat_unframed(struct smtp_session *s, const char *reply,
+                               const char *why)
+{
+	log_info(s->sid, "BDAT %s, closing", why);
+	smtp_reply(s, "%s", reply);
+	smtp_close(s);
+}
+
 /* BDAT's chunk size is read before any other check: whether the command
  * is refused or not, its octets follow and must be skipped, never run as
  * commands (the SMTP smuggling of RFC 3030). Returns false when the
@@ -111,14 +122,13 @@ static bool smtp_bdat_frame(struct smtp_session *s, const struct smtp_cmd *c)
 	return false;
 }
 
-void smtp_bdat_unframed(struct smtp_session *s, const char *reply,
-                        const char *why)
+void smtp_line_too_long(struct smtp_session *s, bool bdat)
 {
-	/* Without a size the chunk's end is unknowable: whatever we read
-	 * next could be message text. Only hanging up is safe. */
-	log_info(s->sid, "BDAT %s, closing", why);
-	smtp_reply(s, "%s", reply);
-	smtp_close(s);
+	if (bdat) /* its size went unread */
+		smtp_bdat_unframed(s, "500 5.5.2 Line too long",
+		                   "line too long");
+	else
+		smtp_reply(s, "500 5.5.2 Line too long");
 }
 
 /* The command table's verdict on a recognised command; replies and
@@ -185,12 +195,8 @@ void smtp_dispatch(struct smtp_session *s, size_t len)
 		return;
 	}
 	/* The reader takes lines up to MAIL's limit; the rest keep 512. */
-	if (len > SMTP_LINE_MAX && c.verb == SMTP_VERB_BDAT) {
-		smtp_bdat_unframed(s, "500 5.5.2 Line too long", "line too long");
-		return;
-	}
 	if (len > SMTP_LINE_MAX && c.verb != SMTP_VERB_MAIL) {
-		smtp_reply(s, "500 5.5.2 Line too long");
+		smtp_line_too_long(s, c.verb == SMTP_VERB_BDAT);
 		return;
 	}
 	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)

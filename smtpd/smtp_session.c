@@ -205,9 +205,8 @@ void smtp_session_input(struct smtp_session *s)
 				break;
 			continue;
 		}
-		bool skipping = s->lr.skipping;
 		/* Where an over-long line starts: is it a BDAT? */
-		if (!skipping)
+		if (!s->lr.skipping)
 			s->long_bdat = s->in->len >= 5 &&
 			               strncasecmp(s->in->data, "BDAT ", 5) == 0;
 		enum lr_result r =
@@ -231,12 +230,8 @@ void smtp_session_input(struct smtp_session *s)
 		case LR_LINE:
 			smtp_dispatch(s, len);
 			break;
-		case LR_TOO_LONG: /* RFC 5321 4.5.3.1.4 */
-			if (s->long_bdat) /* its size went unread */
-				smtp_bdat_unframed(s, "500 5.5.2 Line too long",
-				                   "line too long");
-			else
-				smtp_reply(s, "500 5.5.2 Line too long");
+		case LR_TOO_LONG:
+			smtp_line_too_long(s, s->long_bdat);
 			break;
 		case LR_BARE_LF: /* RFC 5321 2.3.8: lines end with CRLF */
 			smtp_reply(s, "500 5.5.2 Bare LF in command");

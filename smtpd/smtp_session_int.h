@@ -262,10 +262,10 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *c);
 void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c);
-/* A BDAT whose chunk size cannot be read: answers reply, logs why and
- * closes, so that the chunk's octets never run as commands. */
-void smtp_bdat_unframed(struct smtp_session *s, const char *reply,
-                        const char *why);
+/* "500 Line too long" (RFC 5321 4.5.3.1.4); for a BDAT line, whose chunk
+ * size went unread, the connection closes too, so that the chunk's
+ * octets never run as commands. */
+void smtp_line_too_long(struct smtp_session *s, bool bdat);
 
 /* True when AUTH is offered and accepted on this connection now: a
  * submission listener, and TLS up (or the loopback switch on). */
